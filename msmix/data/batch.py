@@ -1,0 +1,86 @@
+"""Batch: what a backbone consumes, cut by index from device-resident split tensors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import torch
+from torch import Tensor
+
+from msmix import MODALITIES
+
+
+def lengths_to_mask(lengths: Tensor, max_len: int, padding: str = "right") -> Tensor:
+    """Boolean (B, T) mask of valid frames.
+
+    ``padding="right"`` means valid frames come first (zeros after them); ``"left"`` means the
+    zeros come first and the valid frames last.
+    """
+    steps = torch.arange(max_len, device=lengths.device)
+    if padding == "right":
+        return steps.unsqueeze(0) < lengths.unsqueeze(1)
+    if padding == "left":
+        return steps.unsqueeze(0) >= (max_len - lengths).unsqueeze(1)
+    raise ValueError(f"padding must be 'right' or 'left', got {padding!r}")
+
+
+@dataclass
+class Batch:
+    """A mini-batch of the three modalities.
+
+    Attributes:
+        text, audio, vision: (B, T, D) feature tensors (T = 1 for time-averaged features).
+        lengths: per modality, (B,) valid-frame counts, or absent when every frame is valid.
+        labels: (B,) float regression labels.
+        ids: the samples' ids (``"video$_$clip"`` in MMSA files).
+        index: (B,) positions of the samples in their split.
+        modality_labels: per-modality labels (CH-SIMS ``T``/``A``/``V``), if the data set has them.
+        padding: where the padding frames sit in each sequence (``"right"``: after valid frames).
+    """
+
+    text: Tensor
+    audio: Tensor
+    vision: Tensor
+    labels: Tensor
+    lengths: dict[str, Tensor] = field(default_factory=dict)
+    ids: list[str] = field(default_factory=list)
+    index: Tensor | None = None
+    modality_labels: dict[str, Tensor] = field(default_factory=dict)
+    padding: str = "right"
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def features(self) -> dict[str, Tensor]:
+        """The three modalities as a dict, the form mixers take."""
+        return {m: getattr(self, m) for m in MODALITIES}
+
+    def mask(self, modality: str) -> Tensor | None:
+        """(B, T) validity mask of one modality, or None when every frame is valid."""
+        lengths = self.lengths.get(modality)
+        if lengths is None:
+            return None
+        return lengths_to_mask(lengths, getattr(self, modality).shape[1], self.padding)
+
+    def masks(self) -> dict[str, Tensor | None]:
+        return {m: self.mask(m) for m in MODALITIES}
+
+    def with_features(self, features: dict[str, Tensor], labels: Tensor | None = None) -> "Batch":
+        """A copy with some modalities (and optionally the labels) replaced."""
+        changes: dict = {m: features[m] for m in MODALITIES if m in features}
+        if labels is not None:
+            changes["labels"] = labels
+        return replace(self, **changes)
+
+    def to(self, device: torch.device | str) -> "Batch":
+        move = lambda t: t.to(device, non_blocking=True)  # noqa: E731
+        return replace(
+            self,
+            text=move(self.text),
+            audio=move(self.audio),
+            vision=move(self.vision),
+            labels=move(self.labels),
+            lengths={k: move(v) for k, v in self.lengths.items()},
+            index=None if self.index is None else move(self.index),
+            modality_labels={k: move(v) for k, v in self.modality_labels.items()},
+        )

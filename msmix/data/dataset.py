@@ -1,0 +1,159 @@
+"""Split and Dataset: device-resident tensors of a loaded data set, and batching by index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+import torch
+from torch import Tensor
+
+from msmix import MODALITIES
+from msmix.data.batch import Batch
+from msmix.data.spec import DataSpec
+
+SPLITS: tuple[str, str, str] = ("train", "valid", "test")
+
+
+@dataclass
+class Split:
+    """One split (train, valid or test) held as whole tensors.
+
+    Batches are cut by index (``split.batch(idx)``), so once the split is on the GPU no data
+    crosses the bus during training.
+    """
+
+    name: str
+    text: Tensor
+    audio: Tensor
+    vision: Tensor
+    labels: Tensor
+    ids: list[str]
+    raw_text: list[str]
+    lengths: dict[str, Tensor] = field(default_factory=dict)
+    modality_labels: dict[str, Tensor] = field(default_factory=dict)
+    padding: str = "right"
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    @property
+    def audio_lengths(self) -> Tensor | None:
+        return self.lengths.get("audio")
+
+    @property
+    def vision_lengths(self) -> Tensor | None:
+        return self.lengths.get("vision")
+
+    @property
+    def text_lengths(self) -> Tensor | None:
+        return self.lengths.get("text")
+
+    def __getattr__(self, name: str) -> Tensor:
+        # labels_T / labels_A / labels_V for CH-SIMS
+        if name.startswith("labels_") and name[7:] in self.__dict__.get("modality_labels", {}):
+            return self.__dict__["modality_labels"][name[7:]]
+        raise AttributeError(name)
+
+    @property
+    def device(self) -> torch.device:
+        return self.labels.device
+
+    def batch(self, index: Tensor) -> Batch:
+        """The samples at ``index`` (a 1-D LongTensor on the split's device) as a Batch."""
+        idx_list = index.tolist()
+        return Batch(
+            text=self.text[index],
+            audio=self.audio[index],
+            vision=self.vision[index],
+            labels=self.labels[index],
+            lengths={k: v[index] for k, v in self.lengths.items()},
+            ids=[self.ids[i] for i in idx_list],
+            index=index,
+            modality_labels={k: v[index] for k, v in self.modality_labels.items()},
+            padding=self.padding,
+        )
+
+    def batches(
+        self,
+        batch_size: int,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        drop_last: bool = False,
+    ) -> Iterator[Batch]:
+        """Iterate over the split in batches; the permutation honours ``generator``."""
+        n = len(self)
+        if shuffle:
+            order = torch.randperm(n, generator=generator).to(self.device)
+        else:
+            order = torch.arange(n, device=self.device)
+        stop = n - n % batch_size if drop_last else n
+        for start in range(0, stop, batch_size):
+            yield self.batch(order[start : start + batch_size])
+
+    def all(self) -> Batch:
+        """The whole split as one Batch."""
+        return self.batch(torch.arange(len(self), device=self.device))
+
+    def to(self, device: torch.device | str) -> "Split":
+        move = lambda t: t.to(device)  # noqa: E731
+        return replace(
+            self,
+            text=move(self.text),
+            audio=move(self.audio),
+            vision=move(self.vision),
+            labels=move(self.labels),
+            lengths={k: move(v) for k, v in self.lengths.items()},
+            modality_labels={k: move(v) for k, v in self.modality_labels.items()},
+        )
+
+
+@dataclass
+class Dataset:
+    """A loaded data set: three splits, its DataSpec, and a report of what loading cleaned.
+
+    Attributes:
+        train, valid, test: the splits.
+        spec: the DataSpec models and mixers are built from.
+        source: where it came from (a file path, or ``"toy"``).
+        cleaned: counts of non-finite values set to 0, keyed ``"<split>/<modality>"``.
+    """
+
+    train: Split
+    valid: Split
+    test: Split
+    spec: DataSpec
+    source: str = ""
+    cleaned: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def synthetic(self) -> bool:
+        return self.spec.synthetic
+
+    def __getitem__(self, split: str) -> Split:
+        if split not in SPLITS:
+            raise KeyError(f"split must be one of {SPLITS}, got {split!r}")
+        return getattr(self, split)
+
+    def splits(self) -> dict[str, Split]:
+        return {s: self[s] for s in SPLITS}
+
+    def to(self, device: torch.device | str) -> "Dataset":
+        return replace(self, train=self.train.to(device), valid=self.valid.to(device), test=self.test.to(device))
+
+    def summary(self) -> str:
+        """A few lines a person reads first: what this is (synthetic or real), sizes, shapes."""
+        kind = "SYNTHETIC demo data (not CMU-MOSI)" if self.synthetic else f"{self.spec.kind} features"
+        lines = [f"{self.spec.name or self.spec.kind}: {kind} from {self.source or '?'}"]
+        for name, split in self.splits().items():
+            y = split.labels.float()
+            lines.append(
+                f"  {name:<5} n={len(split):>6}  label mean {y.mean().item():+.3f}  std {y.std().item():.3f}"
+            )
+        shapes = ", ".join(
+            f"{m} {self.spec.seq_lens[m]}x{self.spec.dims[m]}" for m in MODALITIES
+        )
+        lines.append(f"  shapes (T x D): {shapes}; labels in [-{self.spec.label_range:g}, {self.spec.label_range:g}]")
+        if any(self.cleaned.values()):
+            lines.append("  non-finite values set to 0: " + ", ".join(f"{k} {v}" for k, v in self.cleaned.items() if v))
+        return "\n".join(lines)

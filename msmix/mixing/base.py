@@ -1,0 +1,124 @@
+"""The Mixer protocol, MixResult, and the registry behind ``msmix.mixing.create``.
+
+A Mixer sits between a backbone's ``encode`` and ``fuse`` (``point = "latent"``) or before
+``encode`` on the raw inputs (``point = "input"``). It turns a batch of B samples into k new ones.
+The general form of its output is a k x B weight matrix per modality and one for the labels:
+mixed sample r of modality m is ``sum_i weights[m][r, i] * z_i``. Pairwise mixers also expose the
+pair view (``index_a``, ``index_b``, ``ratios``); MS-Mix adds ``similarity`` and ``intensities``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+
+Latents = dict[str, Tensor]
+Masks = dict[str, Tensor | None]
+
+
+@dataclass
+class MixResult:
+    """What one call of a Mixer produced.
+
+    Attributes:
+        weights: per modality and ``"label"``, a (k, B) matrix of mixing weights (rows sum to 1).
+        mixed: per modality, the k new samples (k x d or k x T x d).
+        labels: (k,) mixed labels.
+        aux_loss: scalar auxiliary loss (MS-Mix's SAL; 0 for mixers without one).
+        masks: per modality, (k, T) validity masks of mixed sequences (valid where either parent is).
+        index_a, index_b: (k,) parents of each mixed sample, for pairwise mixers.
+        ratios: per modality, (k,) weight of parent a, for pairwise mixers.
+        label_ratio: (k,) weight of parent a's label, for pairwise mixers.
+        similarity: (B, B) SASS similarity (MS-Mix only).
+        intensities: per modality, (B,) SIG intensities (MS-Mix only).
+        info: diagnostics for displays (e.g. ``polarity_conflict_rate``, ``n_candidates``).
+    """
+
+    weights: dict[str, Tensor]
+    mixed: Latents
+    labels: Tensor
+    aux_loss: Tensor
+    masks: Masks = field(default_factory=dict)
+    index_a: Tensor | None = None
+    index_b: Tensor | None = None
+    ratios: dict[str, Tensor] | None = None
+    label_ratio: Tensor | None = None
+    similarity: Tensor | None = None
+    intensities: dict[str, Tensor] | None = None
+    info: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def k(self) -> int:
+        """Number of mixed samples (0 when nothing was mixed)."""
+        return int(self.labels.shape[0])
+
+    @classmethod
+    def empty(cls, latents: Latents, labels: Tensor) -> "MixResult":
+        """A result with k = 0: nothing to mix (``none``, or a batch of one)."""
+        b = labels.shape[0]
+        zero_w = labels.new_zeros((0, b))
+        return cls(
+            weights={**{m: zero_w for m in latents}, "label": zero_w},
+            mixed={m: z[:0] for m, z in latents.items()},
+            labels=labels[:0],
+            aux_loss=labels.new_zeros(()),
+            masks={m: None for m in latents},
+        )
+
+
+class Mixer(nn.Module):
+    """Base class of every augmentation: ``mixer(latents, labels, generator=None, masks=None)``.
+
+    Subclasses set ``point`` (``"latent"`` or ``"input"``) and implement ``forward``.
+    """
+
+    point: ClassVar[str] = "latent"
+    name: ClassVar[str] = ""
+
+    def forward(  # pragma: no cover - interface
+        self,
+        latents: Latents,
+        labels: Tensor,
+        generator: torch.Generator | None = None,
+        masks: Masks | None = None,
+    ) -> MixResult:
+        raise NotImplementedError
+
+
+_REGISTRY: dict[str, Callable[..., Mixer]] = {}
+
+
+def register_mixer(name: str) -> Callable[[type[Mixer]], type[Mixer]]:
+    """Class decorator: make a Mixer buildable as ``msmix.mixing.create(name, ...)``."""
+
+    def add(cls: type[Mixer]) -> type[Mixer]:
+        if name in _REGISTRY:
+            raise ValueError(f"mixer {name!r} is registered twice")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return add
+
+
+def available() -> list[str]:
+    """Names accepted by ``create``."""
+    return sorted(_REGISTRY)
+
+
+def create(name: str, dims: dict[str, int], label_range: float = 3.0, **config) -> Mixer:
+    """Build a mixer by name.
+
+    Args:
+        name: one of ``available()``.
+        dims: latent feature size per modality (MS-Mix's intensity predictors need them).
+        label_range: labels lie in ``[-label_range, label_range]``.
+        **config: the mixer's settings (e.g. ``alpha``, ``threshold``, ``preset``).
+    """
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown mixer {name!r}; available: {', '.join(available())}")
+    return _REGISTRY[name](dims=dims, label_range=label_range, **config)
