@@ -49,6 +49,11 @@ def batch_size(latents: Latents, labels: Tensor, masks: Masks | None = None) -> 
     return b
 
 
+def weight_dtype(labels: Tensor) -> torch.dtype:
+    """The dtype of mixing weights: the labels' floating dtype, else float32."""
+    return labels.dtype if labels.is_floating_point() else torch.float32
+
+
 def draw_device(generator: torch.Generator | None) -> torch.device:
     """Where index draws must happen so that ``generator`` can drive them."""
     return generator.device if generator is not None else torch.device("cpu")
