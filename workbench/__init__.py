@@ -1,0 +1,9 @@
+"""The msmix workbench: interactive panels (ipywidgets + plotly) over public msmix functions.
+
+Each function returns one displayable widget whose important controls and figures are
+attributes, so a notebook, a test or a browser can drive it.
+"""
+
+from workbench.sass_panel import SassExplorer, sass_explorer
+
+__all__ = ["SassExplorer", "sass_explorer"]

@@ -1,0 +1,41 @@
+"""Small builders for the panels' live plotly figures, so they all share one look."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from msmix.data.spec import DataSpec
+from workbench._style import data_label, template
+
+
+def live_figure(
+    title: str,
+    x_title: str = "",
+    y_title: str = "",
+    spec: DataSpec | None = None,
+    height: int = 380,
+    width: int | None = None,
+) -> go.FigureWidget:
+    """An empty FigureWidget with a title (naming the data set, SYNTHETIC where it is) and axis labels."""
+    figure = go.FigureWidget(layout={"template": template()})
+    figure.update_layout(
+        title={"text": titled(title, spec), "x": 0.02, "xanchor": "left", "font": {"size": 15}},
+        height=height,
+        width=width,
+        margin={"l": 60, "r": 20, "t": 60, "b": 50},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+    )
+    figure.update_xaxes(title_text=x_title)
+    figure.update_yaxes(title_text=y_title)
+    return figure
+
+
+def titled(title: str, spec: DataSpec | None) -> str:
+    """The title followed by the data set's name (with SYNTHETIC where it applies) in small type."""
+    if spec is None:
+        return title
+    return f"{title}<br><sup>{data_label(spec)}</sup>"
+
+
+def set_title(figure: go.FigureWidget, title: str, spec: DataSpec | None = None) -> None:
+    figure.layout.title.text = titled(title, spec)

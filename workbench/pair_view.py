@@ -1,0 +1,92 @@
+"""What MS-Mix would do to one batch under given settings, step by step, for the SASS and SIG panels.
+
+``pair_view`` chains msmix's pure functions in the order ``MSMix.forward`` does (similarity,
+optional min-max, pair selection, one Beta draw per pair, SIG ratios, label ratio), drawing from a
+generator seeded the same way, so with the same seed it picks the same pairs and ratios as the
+mixer itself. Unlike the mixer, it keeps what a display needs: the candidate mask and the
+polarity-conflict rates of the selection and of a random pairing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from msmix.mixing import sampling
+from msmix.mixing.base import MixResult
+from msmix.mixing.diagnostics import polarity_conflict_rate, random_pairing_conflict_rate
+from msmix.mixing.msmix import MSMixConfig
+from msmix.mixing.pairs import pair_result
+from msmix.mixing.sass import PairSelection, normalize_offdiagonal, select_pairs, similarity_matrix
+from msmix.mixing.sig import label_ratio, mixing_ratios
+
+
+@dataclass
+class PairView:
+    """One batch under one MS-Mix setting.
+
+    Attributes:
+        similarity: (B, B) the similarity pairs are thresholded on (min-maxed if the setting says so).
+        selection: SASS's pairs (``index_a``, ``index_b``, ``candidate_mask``, ``n_candidates``, ...).
+        mix: the MixResult MS-Mix would return (pairs, ratios, label ratio, mixed latents and
+            labels, similarity, intensities), without the alignment loss.
+        conflict_selected: polarity-conflict rate of the k drawn pairs (NaN when k = 0).
+        conflict_candidates: the same over every candidate pair.
+        conflict_random: expected rate of a uniformly random pairing of the batch.
+    """
+
+    similarity: Tensor
+    selection: PairSelection
+    mix: MixResult
+    conflict_selected: float
+    conflict_candidates: float
+    conflict_random: float
+
+    @property
+    def k(self) -> int:
+        return self.selection.k
+
+
+def pair_view(
+    latents: dict[str, Tensor],
+    masks: dict[str, Tensor | None],
+    labels: Tensor,
+    intensities: dict[str, Tensor],
+    config: MSMixConfig,
+    seed: int = 0,
+) -> PairView:
+    """MS-Mix's selection and ratios for one batch (``config`` is resolved against its preset first)."""
+    cfg = config.resolved()
+    generator = torch.Generator().manual_seed(seed)
+    similarity = similarity_matrix(latents, masks, cfg.eps)
+    similarity = normalize_offdiagonal(similarity) if cfg.minmax else similarity.fill_diagonal_(0.0)
+    selection = select_pairs(
+        similarity,
+        k=cfg.k if cfg.k is not None else labels.shape[0],
+        threshold=cfg.threshold,
+        mode=cfg.pair_mode,
+        generator=generator,
+        labels=labels,
+        same_polarity=cfg.same_polarity,
+        max_label_gap=cfg.max_label_gap,
+    )
+    a, b = selection.index_a, selection.index_b
+    if selection.k:
+        base = sampling.beta(cfg.alpha, selection.k, generator=generator, dtype=labels.dtype)
+        ratios = mixing_ratios(intensities, a, b, base, cfg.eps)
+        lam = label_ratio(ratios, cfg.label_ratio, intensities, a, b, cfg.eps)
+        mix = pair_result(latents, labels, a, b, ratios, lam, masks, similarity=similarity, intensities=intensities)
+    else:
+        mix = MixResult.empty(latents, labels)
+        mix.similarity, mix.intensities = similarity, intensities
+    candidates = selection.candidate_mask.nonzero()
+    return PairView(
+        similarity=similarity,
+        selection=selection,
+        mix=mix,
+        conflict_selected=polarity_conflict_rate(labels, a, b),
+        conflict_candidates=polarity_conflict_rate(labels, candidates[:, 0], candidates[:, 1]),
+        conflict_random=random_pairing_conflict_rate(labels),
+    )

@@ -1,0 +1,173 @@
+"""Where a panel's model, mixer and batch come from.
+
+Panels accept a model in the forms a notebook has at hand: a backbone name (a fresh, untrained
+model), a ``Backbone``, or anything with ``.model`` (and maybe ``.mixer``): a ``LoadedRun`` from
+``msmix.load_checkpoint`` or the training panel. ``encode_sample`` draws a seeded batch from a split
+and runs ``encode`` on it, so every panel looks at latents the way the trainer makes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+import msmix.mixing
+import msmix.models
+from msmix.data.batch import Batch
+from msmix.data.dataset import Dataset
+from msmix.data.spec import DataSpec
+from msmix.mixing.base import Mixer
+from msmix.models.base import Backbone
+
+
+@dataclass
+class ModelSource:
+    """A backbone ready to inspect, the mixer that came with it (if any), and a line saying what it is."""
+
+    model: Backbone
+    mixer: Mixer | None
+    description: str
+
+
+@dataclass
+class LatentBatch:
+    """A batch of one split, its latents from ``encode``, and what hover boxes show.
+
+    Samples are ordered by label, so similarity heat maps show the label structure.
+    """
+
+    batch: Batch
+    latents: dict[str, Tensor]
+    masks: dict[str, Tensor | None]
+    labels: Tensor
+    ids: list[str]
+    texts: list[str]
+    split: str
+    spec: DataSpec
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+
+def load_data(data: Dataset | str, **options: Any) -> Dataset:
+    """A Dataset as given, or ``msmix.data.load(data, **options)`` for a name or path."""
+    if isinstance(data, Dataset):
+        return data
+    if isinstance(data, str):
+        from msmix.data import load
+
+        return load(data, **options)
+    raise TypeError(f"data must be a msmix Dataset or a source for msmix.data.load, got {type(data).__name__}")
+
+
+def resolve_model(source: Any, spec: DataSpec, seed: int = 0) -> ModelSource:
+    """Turn a backbone name, a Backbone, or an object with ``.model`` into a ModelSource."""
+    if isinstance(source, str):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = msmix.models.create(source, spec)
+        return ModelSource(model, None, f"fresh {source} (untrained, seed {seed})")
+    if isinstance(source, Backbone):
+        return ModelSource(source, None, f"{source.name or type(source).__name__} (as given)")
+    model = getattr(source, "model", None)
+    if isinstance(model, Backbone):
+        mixer = getattr(source, "mixer", None)
+        name = getattr(source, "backbone", None) or model.name or type(model).__name__
+        mixer_name = getattr(source, "mixer_name", None) or getattr(mixer, "name", "") or "no mixer"
+        return ModelSource(model, mixer if isinstance(mixer, Mixer) else None, f"trained {name} with {mixer_name}")
+    raise TypeError(
+        "model must be a backbone name, a msmix Backbone, or an object with a .model Backbone "
+        f"(a LoadedRun or the training panel), got {type(source).__name__}"
+    )
+
+
+def resolve_msmix(source: ModelSource, spec: DataSpec, mixer: Mixer | None = None, seed: int = 0) -> tuple[Mixer, str]:
+    """An MS-Mix mixer whose intensity predictors the SASS and SIG panels use, and a line saying whose.
+
+    Order of preference: the mixer given, the one that came with the model, a fresh one (seeded).
+    """
+    for candidate, what in ((mixer, "given"), (source.mixer, "trained")):
+        if candidate is not None and getattr(candidate, "name", "") == "msmix":
+            return candidate, f"{what} MS-Mix intensity predictors"
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        fresh = msmix.mixing.create("msmix", dims=dict(source.model.latent_dims), label_range=spec.label_range)
+    return fresh, f"fresh (untrained) MS-Mix intensity predictors, seed {seed}"
+
+
+def resolve_mixer(mixer: Mixer | str | None, source: ModelSource, spec: DataSpec, seed: int = 0) -> Mixer:
+    """A mixer for producing mixed samples: the one given (or named), the model's own, or MS-Mix."""
+    if isinstance(mixer, Mixer):
+        return mixer
+    if mixer is None and source.mixer is not None and source.mixer.point == "latent":
+        return source.mixer
+    name = mixer or "msmix"
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        built = msmix.mixing.create(name, dims=dict(source.model.latent_dims), label_range=spec.label_range)
+    if built.point != "latent":
+        raise ValueError(f"mixer {name!r} mixes inputs, not latents; pick a latent mixer to inspect mixed latents")
+    return built
+
+
+def encode_sample(model: Backbone, data: Dataset, split: str = "train", size: int = 32, seed: int = 0) -> LatentBatch:
+    """Draw ``size`` samples of ``split`` (seeded), order them by label, and encode them.
+
+    The model runs in eval mode without gradients (its mode is restored afterwards); latents come
+    back on the CPU.
+    """
+    part = data[split]
+    if size < 2:
+        raise ValueError(f"a batch to inspect needs at least 2 samples, got size={size}")
+    size = min(size, len(part))
+    generator = torch.Generator().manual_seed(seed)
+    pick = torch.randperm(len(part), generator=generator)[:size]
+    labels = part.labels.detach().cpu()[pick]
+    pick = pick[torch.argsort(labels, stable=True)]
+    batch = part.batch(pick.to(part.device))
+    device = _device_of(model)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            encoded = model.encode(batch.to(device))
+    finally:
+        model.train(was_training)
+    return LatentBatch(
+        batch=batch,
+        latents={m: z.detach().float().cpu() for m, z in encoded.latents.items()},
+        masks={m: None if k is None else k.detach().cpu() for m, k in encoded.masks.items()},
+        labels=batch.labels.detach().float().cpu(),
+        ids=list(batch.ids),
+        texts=[part.raw_text[i] for i in pick.tolist()],
+        split=split,
+        spec=data.spec,
+    )
+
+
+def intensities_of(mixer: Mixer, sample: LatentBatch) -> dict[str, Tensor]:
+    """Per modality, (B,) the SIG intensities an MS-Mix mixer gives the sample (on the CPU)."""
+    device = _device_of(mixer)
+    was_training = mixer.training
+    mixer.eval()
+    try:
+        with torch.no_grad():
+            result = mixer(
+                {m: z.to(device) for m, z in sample.latents.items()},
+                sample.labels.to(device),
+                generator=torch.Generator(device=device).manual_seed(0),
+                masks={m: None if k is None else k.to(device) for m, k in sample.masks.items()},
+            )
+    finally:
+        mixer.train(was_training)
+    if result.intensities is None:
+        raise ValueError(f"mixer {getattr(mixer, 'name', '?')!r} predicts no intensities; pass an MS-Mix mixer")
+    return {m: i.detach().float().cpu() for m, i in result.intensities.items()}
+
+
+def _device_of(model: torch.nn.Module) -> torch.device:
+    parameter = next(model.parameters(), None)
+    return parameter.device if parameter is not None else torch.device("cpu")
