@@ -109,9 +109,13 @@ def objective(
     pred = pred_orig.reshape(-1)
     y = labels.reshape(-1)
     if pred.shape != y.shape:
-        raise ValueError(f"pred_orig must hold one prediction per label ({y.shape[0]}), got shape {tuple(pred_orig.shape)}")
+        raise ValueError(
+            f"pred_orig must hold one prediction per label ({y.shape[0]}), got shape {tuple(pred_orig.shape)}"
+        )
     if pred_mixed.reshape(-1).shape[0] != mix.k:
-        raise ValueError(f"pred_mixed must hold one prediction per mixed sample ({mix.k}), got shape {tuple(pred_mixed.shape)}")
+        raise ValueError(
+            f"pred_mixed must hold one prediction per mixed sample ({mix.k}), got shape {tuple(pred_mixed.shape)}"
+        )
     task = pointwise_loss(pred, y.to(pred.dtype), config.loss).mean()
     mixup = mixup_loss(pred_mixed, y, mix.weights["label"], config.loss)
     aux = mix.aux_loss.to(task.dtype)

@@ -59,5 +59,7 @@ def _labels(labels: Tensor, intensities: Mapping[str, Tensor]) -> Tensor:
     y = labels.reshape(-1)
     for name, i in intensities.items():
         if i.shape != y.shape:
-            raise ValueError(f"intensities of {name!r} must be one per label, shape {tuple(y.shape)}, got {tuple(i.shape)}")
+            raise ValueError(
+                f"intensities of {name!r} must be one per label, shape {tuple(y.shape)}, got {tuple(i.shape)}"
+            )
     return y.to(next(iter(intensities.values())).dtype) if intensities else y

@@ -164,7 +164,9 @@ def label_ratio(
     if intensities is None or index_a is None or index_b is None:
         raise ValueError("intensity_weighted label ratio needs intensities, index_a and index_b")
     if set(intensities) != set(ratios):
-        raise ValueError(f"intensities and ratios must share modalities, got {sorted(intensities)} and {sorted(ratios)}")
+        raise ValueError(
+            f"intensities and ratios must share modalities, got {sorted(intensities)} and {sorted(ratios)}"
+        )
     weights = torch.stack([_pair_mean(normalized_intensity(intensities[m]), index_a, index_b) for m in ratios])
     total = weights.sum(dim=0)
     usable = total > eps

@@ -72,7 +72,10 @@ def test_every_step_matches_a_float64_rederivation(seq, masked):
     # SIG: intensities per sample, ratios per pair, label ratio as the mean
     a, c = result.index_a.tolist(), result.index_b.tolist()
     for m in DIMS:
-        alone = [mixer.predictors[m](latents[m][i : i + 1], None if not masks or masks[m] is None else masks[m][i : i + 1]) for i in range(b)]
+        mask = None if not masks else masks[m]
+        alone = [
+            mixer.predictors[m](latents[m][i : i + 1], None if mask is None else mask[i : i + 1]) for i in range(b)
+        ]
         torch.testing.assert_close(result.intensities[m], torch.cat(alone), atol=1e-6, rtol=0)
         w = result.intensities[m].detach().double().abs()
         w = (w - w.min()) / (w.max() - w.min())
@@ -88,14 +91,16 @@ def test_every_step_matches_a_float64_rederivation(seq, masked):
         zz = z.double() if mask is None else z.double() * mask.double().unsqueeze(-1)
         for r in range(b):
             lam = result.ratios[m][r].item()
-            torch.testing.assert_close(result.mixed[m][r].detach().double(), lam * zz[a[r]] + (1 - lam) * zz[c[r]], atol=1e-6, rtol=0)
+            expected = lam * zz[a[r]] + (1 - lam) * zz[c[r]]
+            torch.testing.assert_close(result.mixed[m][r].detach().double(), expected, atol=1e-6, rtol=0)
             if mask is not None:
                 assert torch.equal(result.masks[m][r], mask[a[r]] | mask[c[r]])
         if mask is None:
             assert result.masks[m] is None
     for r in range(b):
         lam = result.label_ratio[r].item()
-        assert result.labels[r].item() == pytest.approx(lam * labels[a[r]].item() + (1 - lam) * labels[c[r]].item(), abs=1e-6)
+        expected = lam * labels[a[r]].item() + (1 - lam) * labels[c[r]].item()
+        assert result.labels[r].item() == pytest.approx(expected, abs=1e-6)
 
 
 def test_weight_matrices_agree_with_the_pair_view():
@@ -108,7 +113,8 @@ def test_weight_matrices_agree_with_the_pair_view():
         assert w.shape == (b, b)
         torch.testing.assert_close(w.sum(1), torch.ones(b))
         for r, (a, c) in enumerate(zip(result.index_a.tolist(), result.index_b.tolist())):
-            assert w[r, a].item() == pytest.approx(ratio[r].item()) and w[r, c].item() == pytest.approx(1 - ratio[r].item())
+            assert w[r, a].item() == pytest.approx(ratio[r].item())
+            assert w[r, c].item() == pytest.approx(1 - ratio[r].item())
             assert (w[r] != 0).sum() <= 2
     for m, z in latents.items():
         torch.testing.assert_close(result.mixed[m].detach(), result.weights[m].detach() @ z, atol=1e-6, rtol=0)

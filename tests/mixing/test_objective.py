@@ -35,7 +35,8 @@ def test_objective_matches_brute_force(kind):
     config = ObjectiveConfig(loss=kind, mix_weight=0.7, sal_weight=0.5, backbone_weights={"recon": 0.1})
     parts = objective(pred_orig, labels, pred_mixed, mix, config, backbone_aux=aux)
 
-    y, po, pm, w = labels.tolist(), pred_orig.flatten().tolist(), pred_mixed.flatten().tolist(), mix.weights["label"].tolist()
+    y, w = labels.tolist(), mix.weights["label"].tolist()
+    po, pm = pred_orig.flatten().tolist(), pred_mixed.flatten().tolist()
     task = sum(_loss(po[i], y[i], kind) for i in range(b)) / b
     mixup = sum(sum(w[r][i] * _loss(pm[r], y[i], kind) for i in range(b)) for r in range(k)) / k
     total = task + 0.7 * mixup + 0.5 * 0.8 + 0.3 + 0.1 * 1.5

@@ -14,7 +14,9 @@ from msmix.mixing.sass import compatible_pairs, normalize_offdiagonal, select_pa
 
 def _latents(b: int, seed: int, seq: bool = False) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
-    shapes = {"text": (b, 4, 6), "audio": (b, 3, 5), "vision": (b, 2, 7)} if seq else {"text": (b, 6), "audio": (b, 5), "vision": (b, 7)}
+    frames = {"text": 4, "audio": 3, "vision": 2} if seq else {}
+    dims = {"text": 6, "audio": 5, "vision": 7}
+    shapes = {m: (b, frames[m], d) if seq else (b, d) for m, d in dims.items()}
     return {m: torch.randn(*s, generator=g) for m, s in shapes.items()}
 
 
@@ -51,7 +53,8 @@ def test_similarity_matrix_matches_pairwise_loop(seq):
     masks = None
     if seq:
         g = torch.Generator().manual_seed(2)
-        masks = {"text": torch.rand(7, 4, generator=g) > 0.4, "audio": None, "vision": torch.rand(7, 2, generator=g) > 0.3}
+        masks = {"text": torch.rand(7, 4, generator=g) > 0.4, "audio": None}
+        masks["vision"] = torch.rand(7, 2, generator=g) > 0.3
     got = similarity_matrix(latents, masks).double()
     torch.testing.assert_close(got, _reference_similarity(latents, masks), atol=1e-5, rtol=0)
 
@@ -166,7 +169,8 @@ def test_selection_is_deterministic_under_a_generator():
     first = select_pairs(s, 9, 0.2, "unique", torch.Generator().manual_seed(42))
     again = select_pairs(s, 9, 0.2, "unique", torch.Generator().manual_seed(42))
     assert torch.equal(first.index_a, again.index_a) and torch.equal(first.index_b, again.index_b)
-    others = {tuple(select_pairs(s, 9, 0.2, "unique", torch.Generator().manual_seed(i)).index_a.tolist()) for i in range(5)}
+    draws = [select_pairs(s, 9, 0.2, "unique", torch.Generator().manual_seed(i)) for i in range(5)]
+    others = {tuple(d.index_a.tolist()) for d in draws}
     assert len(others) > 1
 
 

@@ -51,7 +51,13 @@ def _reference_intensity(p: IntensityPredictor, latent: torch.Tensor, mask: torc
 
 @pytest.mark.parametrize(
     ("dim", "heads", "shape", "masked"),
-    [(8, 4, (5, 8), False), (5, 4, (4, 5), False), (6, 4, (5, 7, 6), True), (7, 3, (3, 4, 7), False), (2001, 4, (2, 2001), False)],
+    [
+        (8, 4, (5, 8), False),
+        (5, 4, (4, 5), False),
+        (6, 4, (5, 7, 6), True),
+        (7, 3, (3, 4, 7), False),
+        (2001, 4, (2, 2001), False),
+    ],
 )
 def test_intensity_matches_reference(dim, heads, shape, masked):
     p = _predictor(dim, heads)
@@ -110,7 +116,8 @@ def test_padded_frames_do_not_change_intensity():
 def _reference_normalized(i: torch.Tensor) -> torch.Tensor:
     w = [abs(v) for v in i.double().tolist()]
     low, high = min(w), max(w)
-    return torch.tensor([0.5 if high - low <= 1e-6 * max(1.0, high) else (v - low) / (high - low) for v in w], dtype=torch.float64)
+    nil = high - low <= 1e-6 * max(1.0, high)
+    return torch.tensor([0.5 if nil else (v - low) / (high - low) for v in w], dtype=torch.float64)
 
 
 def test_normalized_intensity_matches_reference_and_handles_equal_values():
