@@ -9,7 +9,8 @@ polarity-conflict rates of the selection and of a random pairing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -17,7 +18,7 @@ from torch import Tensor
 from msmix.mixing import sampling
 from msmix.mixing.base import MixResult
 from msmix.mixing.diagnostics import polarity_conflict_rate, random_pairing_conflict_rate
-from msmix.mixing.msmix import MSMixConfig
+from msmix.mixing.msmix import PRESETS, MSMixConfig
 from msmix.mixing.pairs import pair_result
 from msmix.mixing.sass import PairSelection, normalize_offdiagonal, select_pairs, similarity_matrix
 from msmix.mixing.sig import label_ratio, mixing_ratios
@@ -90,3 +91,10 @@ def pair_view(
         conflict_candidates=polarity_conflict_rate(labels, candidates[:, 0], candidates[:, 1]),
         conflict_random=random_pairing_conflict_rate(labels),
     )
+
+
+def with_settings(config: MSMixConfig, **settings: Any) -> MSMixConfig:
+    """``config`` with some settings replaced; a new ``preset`` decides whatever the others leave open."""
+    if "preset" in settings:
+        config = replace(config, **{key: None for key in PRESETS.get(settings["preset"], {})})
+    return replace(config, **settings)

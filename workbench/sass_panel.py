@@ -23,9 +23,9 @@ from msmix.mixing.msmix import PRESETS, MSMixConfig
 from msmix.mixing.sass import PAIR_MODES
 from msmix.mixing.sig import adaptive_ratio, normalized_intensity
 from workbench._panel import Panel
-from workbench._style import HEATMAP_SCALE, MIXED, NEUTRAL, POSITIVE, shorten
+from workbench._style import HEATMAP_SCALE, MIXED, NEUTRAL, POSITIVE
 from workbench.figures import live_figure
-from workbench.pair_view import PairView, pair_view
+from workbench.pair_view import PairView, pair_view, with_settings
 from workbench.sources import LatentBatch, encode_sample, intensities_of, load_data, resolve_model, resolve_msmix
 
 
@@ -201,10 +201,7 @@ def sass_explorer(
     dataset = load_data(data)
     source = resolve_model(model, dataset.spec, seed)
     msmix_mixer, whose = resolve_msmix(source, dataset.spec, mixer, seed)
-    config = msmix_mixer.config
-    if "preset" in settings:  # a new preset decides whatever the other settings leave open
-        config = replace(config, **{key: None for key in PRESETS.get(settings["preset"], {})})
-    config = replace(config, **settings)
+    config = with_settings(msmix_mixer.config, **settings)
     sample = encode_sample(source.model, dataset, split, batch_size, seed)
     intensities = intensities_of(msmix_mixer, sample)
     note = f"{html.escape(source.description)}; {whose}; {len(sample)} samples of the {split} split (seed {seed})."
@@ -221,9 +218,6 @@ def _sign_edges(labels: np.ndarray) -> list[float]:
     return sorted({e for e in edges if 0 < e < len(labels) - 1})
 
 
-def _describe(s: LatentBatch, i: int) -> str:
-    return f"{html.escape(s.ids[i])} (y = {s.labels[i]:+.2f}): {shorten(s.texts[i])}"
-
 
 def _cell_hover(s: LatentBatch, intensities: dict) -> list[list[str]]:
     """Per cell: both samples and each modality's intensity share of the row sample (SIG's adaptive part)."""
@@ -239,7 +233,7 @@ def _cell_hover(s: LatentBatch, intensities: dict) -> list[list[str]]:
         line = []
         for c in range(b):
             parts = ", ".join(f"{m} {v[r, c]:.2f}" for m, v in shares.items())
-            line.append(f"row {_describe(s, r)}<br>col {_describe(s, c)}<br>intensity share of row: {parts}")
+            line.append(f"row {s.describe(r)}<br>col {s.describe(c)}<br>intensity share of row: {parts}")
         text.append(line)
     return text
 
@@ -251,7 +245,7 @@ def _pair_hover(s: LatentBatch, view: PairView) -> list[str]:
         a, b = int(mix.index_a[r]), int(mix.index_b[r])
         ratios = ", ".join(f"{m} {float(v[r]):.2f}" for m, v in mix.ratios.items())
         out.append(
-            f"a: {_describe(s, a)}<br>b: {_describe(s, b)}<br>ratios of a: {ratios}; label "
+            f"a: {s.describe(a)}<br>b: {s.describe(b)}<br>ratios of a: {ratios}; label "
             f"{float(mix.label_ratio[r]):.2f}<br>mixed label {float(mix.labels[r]):+.2f}"
         )
     return out

@@ -8,6 +8,7 @@ and runs ``encode`` on it, so every panel looks at latents the way the trainer m
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from msmix.data.dataset import Dataset
 from msmix.data.spec import DataSpec
 from msmix.mixing.base import Mixer
 from msmix.models.base import Backbone
+from workbench._style import shorten
 
 
 @dataclass
@@ -50,6 +52,10 @@ class LatentBatch:
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
+
+    def describe(self, i: int, width: int = 70) -> str:
+        """One sample for a hover box or caption (HTML): id, label and the start of its text."""
+        return f"{html.escape(self.ids[i])} (y = {float(self.labels[i]):+.2f}): {shorten(self.texts[i], width)}"
 
 
 def load_data(data: Dataset | str, **options: Any) -> Dataset:

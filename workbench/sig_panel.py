@@ -1,0 +1,162 @@
+"""SIG explorer: MS-Mix's per-modality mixing ratios, their distribution, one pair at a time, and
+the intensities they come from against the labels.
+
+lam^m = (Beta(alpha, alpha) draw + intensity share of parent a) / 2, so the alpha slider moves the
+random half and the intensity predictors the other; ``workbench.pair_view`` computes both with
+msmix's SIG functions.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import replace
+from typing import Any
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from msmix.data.dataset import Dataset
+from msmix.mixing.base import Mixer
+from msmix.mixing.msmix import MSMixConfig
+from msmix.mixing.sig import LABEL_RATIO_MODES, normalized_intensity
+from workbench._panel import Panel
+from workbench._style import MIXED, MODALITY_COLOURS, NEUTRAL, shorten
+from workbench.figures import live_figure
+from workbench.pair_view import PairView, pair_view, with_settings
+from workbench.sources import LatentBatch, encode_sample, intensities_of, load_data, resolve_model, resolve_msmix
+
+RATIO_BINS = {"start": 0.0, "end": 1.0, "size": 0.05}
+
+
+class SigExplorer(Panel):
+    """The SIG explorer widget.
+
+    Attributes (drive them from code or tests):
+        alpha, label_ratio, seed: controls of the ratios; pair: which drawn pair the pair view shows.
+        ratio_figure: histograms of the k ratios, one trace per modality, then one of the label ratio.
+        pair_figure: the chosen pair: trace 0 and 1 the parents' normalised |intensity| per
+            modality, trace 2 the ratio of parent a per modality and for the label.
+        pair_text: HTML naming the two parents and the mixed label.
+        intensity_figure: one scatter per modality, intensity (y) against label (x).
+        view: the current ``PairView``; sample: the ``LatentBatch`` shown; intensities: per modality (B,).
+    """
+
+    def __init__(self, sample: LatentBatch, intensities: dict, config: MSMixConfig, note: str, source: str = "") -> None:
+        super().__init__()
+        self.sample, self.intensities = sample, intensities
+        self._config = config.resolved()
+        self.alpha = widgets.FloatLogSlider(value=self._config.alpha, base=10, min=-1, max=1.3, step=0.05,
+                                            description="alpha", continuous_update=False, readout_format=".2f")
+        self.label_ratio = widgets.Dropdown(options=list(LABEL_RATIO_MODES), value=self._config.label_ratio,
+                                            description="label ratio")
+        self.seed = widgets.IntText(value=0, description="draw seed")
+        self.pair = widgets.IntSlider(value=0, min=0, max=0, description="pair", continuous_update=False)
+        self.pair_text = widgets.HTML()
+        self.ratio_figure = self._ratio_figure()
+        self.pair_figure = self._pair_figure()
+        self.intensity_figure = self._intensity_figure()
+        self.view: PairView | None = None
+        for control in (self.alpha, self.label_ratio, self.seed):
+            control.observe(lambda _: self.refresh(), names="value")
+        self.pair.observe(lambda _: self._draw_pair(), names="value")
+        self._arrange(sample.spec, source, note, [
+            widgets.HBox([self.alpha, self.label_ratio, self.seed]),
+            widgets.HBox([self.ratio_figure, self.intensity_figure]),
+            self.pair, self.pair_text, self.pair_figure,
+        ])
+        self.refresh()
+
+    def settings(self) -> MSMixConfig:
+        return replace(self._config, alpha=float(self.alpha.value), label_ratio=self.label_ratio.value)
+
+    def refresh(self) -> None:
+        """Redraw the pairs and ratios for the current alpha, label-ratio mode and seed."""
+        s = self.sample
+        self.view = pair_view(s.latents, s.masks, s.labels, self.intensities, self.settings(), int(self.seed.value))
+        mix = self.view.mix
+        with self.ratio_figure.batch_update():
+            for trace, values in zip(self.ratio_figure.data, [*mix.ratios.values(), mix.label_ratio]):
+                trace.x = values.numpy()
+        self.pair.max = max(self.view.k - 1, 0)
+        self._draw_pair()
+
+    def _draw_pair(self) -> None:
+        view, s = self.view, self.sample
+        if view.k == 0:
+            self.pair_text.value = "No pair was drawn."
+            return
+        mix, r = view.mix, min(int(self.pair.value), view.k - 1)
+        a, b = int(mix.index_a[r]), int(mix.index_b[r])
+        weights = {m: normalized_intensity(i) for m, i in self.intensities.items()}
+        names = list(mix.ratios)
+        with self.pair_figure.batch_update():
+            self.pair_figure.data[0].x = self.pair_figure.data[1].x = names
+            self.pair_figure.data[0].y = [float(weights[m][a]) for m in names]
+            self.pair_figure.data[1].y = [float(weights[m][b]) for m in names]
+            self.pair_figure.data[2].x = [*names, "label"]
+            self.pair_figure.data[2].y = [*(float(mix.ratios[m][r]) for m in names), float(mix.label_ratio[r])]
+        self.pair_text.value = (
+            f"Pair {r}: <b>a</b> {s.describe(a)}<br><b>b</b> {s.describe(b)}<br>"
+            f"mixed label <b>{float(mix.labels[r]):+.2f}</b> = {float(mix.label_ratio[r]):.2f} &times; "
+            f"{float(s.labels[a]):+.2f} + {1 - float(mix.label_ratio[r]):.2f} &times; {float(s.labels[b]):+.2f}"
+        )
+
+    def _ratio_figure(self) -> go.FigureWidget:
+        figure = live_figure("Mixing ratios of the drawn pairs (weight of parent a)", "ratio", "pairs",
+                             self.sample.spec, width=560)
+        for m in self.intensities:
+            figure.add_histogram(name=m, xbins=RATIO_BINS, marker_color=MODALITY_COLOURS.get(m), opacity=0.6)
+        figure.add_histogram(name="label", xbins=RATIO_BINS, marker_color=NEUTRAL, opacity=0.6)
+        figure.update_layout(barmode="overlay")
+        figure.update_xaxes(range=[0, 1])
+        return figure
+
+    def _pair_figure(self) -> go.FigureWidget:
+        figure = live_figure("One pair: normalised |intensity| of each parent and the ratio of a",
+                             "modality", "value in [0, 1]", self.sample.spec, height=340)
+        figure.add_bar(name="|intensity| of a (normalised)", marker_color="#56B4E9")
+        figure.add_bar(name="|intensity| of b (normalised)", marker_color="#E69F00")
+        figure.add_bar(name="ratio of a", marker_color=MIXED, texttemplate="%{y:.2f}", textposition="outside")
+        figure.update_layout(barmode="group")
+        figure.update_yaxes(range=[0, 1.1])
+        return figure
+
+    def _intensity_figure(self) -> go.FigureWidget:
+        s, r = self.sample, self.sample.spec.label_range
+        figure = live_figure("SIG intensities against labels", "label", "predicted intensity", s.spec, width=520)
+        hover = [f"{html.escape(i)}: {shorten(t, 50)}" for i, t in zip(s.ids, s.texts)]
+        for m, values in self.intensities.items():
+            figure.add_scatter(x=s.labels.numpy(), y=values.numpy(), mode="markers", name=m, text=hover,
+                               marker={"color": MODALITY_COLOURS.get(m), "size": 7, "opacity": 0.8},
+                               hovertemplate="%{text}<br>label %{x:+.2f}, intensity %{y:+.2f}<extra>%{fullData.name}</extra>")
+        figure.add_scatter(x=[-r, r], y=[-r, r], mode="lines", name="intensity = label",
+                           line={"dash": "dash", "color": NEUTRAL}, hoverinfo="skip")
+        figure.update_xaxes(range=[-r * 1.05, r * 1.05])
+        figure.update_yaxes(range=[-r * 1.05, r * 1.05])
+        return figure
+
+
+def sig_explorer(
+    model: Any,
+    data: Dataset | str = "toy",
+    *,
+    mixer: Mixer | None = None,
+    split: str = "train",
+    batch_size: int = 32,
+    seed: int = 0,
+    **settings: Any,
+) -> SigExplorer:
+    """Explore SIG's ratios on one batch: ``workbench.sig_explorer(run, "toy", alpha=2.0)``.
+
+    Arguments as in ``workbench.sass_explorer``; ``**settings`` are MS-Mix settings (``alpha``,
+    ``label_ratio``, ``threshold``, ...) the pairs and ratios start from.
+    """
+    dataset = load_data(data)
+    source = resolve_model(model, dataset.spec, seed)
+    msmix_mixer, whose = resolve_msmix(source, dataset.spec, mixer, seed)
+    config = with_settings(msmix_mixer.config, **settings)
+    sample = encode_sample(source.model, dataset, split, batch_size, seed)
+    intensities = intensities_of(msmix_mixer, sample)
+    note = f"{html.escape(source.description)}; {whose}; {len(sample)} samples of the {split} split (seed {seed})."
+    return SigExplorer(sample, intensities, config, note, dataset.source)
+
