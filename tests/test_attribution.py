@@ -23,7 +23,6 @@ from msmix.attribution import (
     modality_totals,
 )
 from msmix.data.batch import Batch
-from msmix.data.spec import DataSpec
 from msmix.mixing.base import MixResult
 from msmix.models.base import Backbone, Encoded, FuseOutput
 
