@@ -4,7 +4,8 @@ Each function returns one displayable widget whose important controls and figure
 attributes, so a notebook, a test or a browser can drive it.
 """
 
+from workbench.data_panel import DataPanel, data_panel
 from workbench.sass_panel import SassExplorer, sass_explorer
 from workbench.sig_panel import SigExplorer, sig_explorer
 
-__all__ = ["SassExplorer", "SigExplorer", "sass_explorer", "sig_explorer"]
+__all__ = ["DataPanel", "data_panel", "SassExplorer", "SigExplorer", "sass_explorer", "sig_explorer"]

@@ -1,0 +1,47 @@
+"""Data panel: what it says about the data set and the label histogram per split."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from workbench import data_panel
+
+
+def shown_labels(panel) -> np.ndarray:
+    return np.sort(np.concatenate([np.asarray(t.x, dtype=float) for t in panel.figure.data]))
+
+
+def test_split_toggle_redraws_the_labels(dataset) -> None:
+    panel = data_panel(dataset)
+    for split in ("train", "test", "valid"):
+        panel.split.value = split
+        labels = dataset[split].labels.double().numpy()
+        np.testing.assert_allclose(shown_labels(panel), np.sort(labels))
+        negative, neutral, positive = (np.asarray(t.x, dtype=float) for t in panel.figure.data)
+        assert (negative < 0).all() and (neutral == 0).all() and (positive > 0).all()
+        assert len(neutral) == int((labels == 0).sum()) > 0
+        assert f"n = {len(labels)}" in panel.figure.layout.title.text
+
+
+def test_bins_cover_the_label_range(dataset) -> None:
+    panel = data_panel(dataset)
+    panel.bins.value = 12
+    bins = panel.figure.data[0].xbins
+    assert bins.start == -3.0 and bins.size == pytest.approx(0.5)
+
+
+def test_says_synthetic_and_sizes(dataset) -> None:
+    panel = data_panel(dataset)
+    assert "SYNTHETIC" in panel.children[0].value
+    assert "SYNTHETIC" in panel.summary.value and "SYNTHETIC" in panel.figure.layout.title.text
+    for split in ("train", "valid", "test"):
+        assert "<td" in panel.table.value and str(len(dataset[split])) in panel.table.value
+    assert panel.label.disabled  # no per-modality labels in this data set
+
+
+def test_loads_the_demo_data_by_name() -> None:
+    pytest.importorskip("msmix.data.load")
+    panel = data_panel("toy")
+    assert panel.dataset.spec.synthetic and "SYNTHETIC" in panel.children[0].value
+    assert len(shown_labels(panel)) == len(panel.dataset.train)

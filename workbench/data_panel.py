@@ -1,0 +1,101 @@
+"""Data panel: which data set is loaded (a real file or the SYNTHETIC demo set, said plainly), its
+split sizes and label statistics (``msmix.data.describe``), and the label distribution per split."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+from torch import Tensor
+
+from msmix.data.dataset import SPLITS, Dataset
+from workbench._panel import Panel
+from workbench._style import SIGN_COLOURS, SIGN_NAMES
+from workbench.figures import live_figure, set_title
+from workbench.sources import load_data
+
+SENTIMENT = "sentiment"
+
+
+class DataPanel(Panel):
+    """The data panel widget.
+
+    Attributes:
+        split: ToggleButtons choosing the split whose labels are drawn.
+        label: Dropdown: the sentiment label, or a per-modality label where the data set has them (CH-SIMS).
+        bins: IntSlider, number of histogram bins over the label range.
+        summary: HTML with ``Dataset.summary()``; table: HTML with ``msmix.data.describe`` per split.
+        figure: FigureWidget, one histogram trace per label sign (negative, neutral, positive).
+        dataset: the Dataset shown.
+    """
+
+    def __init__(self, dataset: Dataset) -> None:
+        super().__init__()
+        self.dataset = dataset
+        spec = dataset.spec
+        extra = sorted(dataset.train.modality_labels)
+        self.split = widgets.ToggleButtons(options=list(SPLITS), value="train", description="split")
+        self.label = widgets.Dropdown(options=[SENTIMENT, *extra], value=SENTIMENT, description="label",
+                                      disabled=not extra)
+        self.bins = widgets.IntSlider(value=24, min=4, max=60,
+                                      description="bins", continuous_update=False)
+        self.summary = widgets.HTML(f"<pre style='margin:0'>{html.escape(dataset.summary())}</pre>")
+        self.table = widgets.HTML(_describe_html(dataset))
+        self.figure = self._figure()
+        for control in (self.split, self.label, self.bins):
+            control.observe(lambda _: self.refresh(), names="value")
+        self._arrange(spec, dataset.source, "", [
+            self.summary, self.table, widgets.HBox([self.split, self.label, self.bins]), self.figure,
+        ])
+        self.refresh()
+
+    def labels(self) -> Tensor:
+        """The labels the histogram shows (current split and label kind)."""
+        part = self.dataset[self.split.value]
+        values = part.labels if self.label.value == SENTIMENT else part.modality_labels[self.label.value]
+        return values.detach().double().cpu()
+
+    def refresh(self) -> None:
+        y = self.labels()
+        r = self.dataset.spec.label_range
+        size = 2 * r / int(self.bins.value)
+        with self.figure.batch_update():
+            for trace, sign in zip(self.figure.data, (-1, 0, 1)):
+                trace.x = y[(y.sign() == sign)].numpy()
+                trace.xbins = {"start": -r, "end": r + 1e-9, "size": size}
+            what = "labels" if self.label.value == SENTIMENT else f"{self.label.value} labels"
+            set_title(self.figure, f"{what.capitalize()} of the {self.split.value} split (n = {len(y)})",
+                      self.dataset.spec)
+
+    def _figure(self) -> go.FigureWidget:
+        figure = live_figure("Labels", "label", "samples", self.dataset.spec, height=340)
+        for sign in (-1, 0, 1):
+            figure.add_histogram(name=SIGN_NAMES[sign], marker_color=SIGN_COLOURS[sign], opacity=0.85)
+        r = self.dataset.spec.label_range
+        figure.update_layout(barmode="stack", bargap=0.05)
+        figure.update_xaxes(range=[-r, r])
+        return figure
+
+
+def data_panel(data: Dataset | str = "toy", **load_options: Any) -> DataPanel:
+    """Show a data set: ``workbench.data_panel("toy")`` or ``workbench.data_panel(ds)``.
+
+    Args:
+        data: a Dataset, or a source for ``msmix.data.load`` (``"toy"`` or an MMSA pickle's path).
+        **load_options: passed to ``msmix.data.load`` when ``data`` is a source.
+    """
+    return DataPanel(load_data(data, **load_options))
+
+
+def _describe_html(dataset: Dataset) -> str:
+    from msmix.data.describe import describe
+
+    table = describe(dataset)
+    shown = table[["data", "n", "label_mean", "label_std", "label_min", "label_max",
+                   "share_negative", "share_zero", "share_positive"]]
+    styled = shown.style.format(precision=3).format(
+        {c: "{:.0%}" for c in ("share_negative", "share_zero", "share_positive")}
+    )
+    return styled.to_html()
