@@ -117,6 +117,7 @@ class Dataset:
         spec: the DataSpec models and mixers are built from.
         source: where it came from (a file path, or ``"toy"``).
         cleaned: counts of non-finite values set to 0, keyed ``"<split>/<modality>"``.
+        notes: what loading assumed or changed that a user should know (shown by ``inspect``).
     """
 
     train: Split
@@ -125,6 +126,7 @@ class Dataset:
     spec: DataSpec
     source: str = ""
     cleaned: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def synthetic(self) -> bool:

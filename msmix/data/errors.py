@@ -38,3 +38,7 @@ class DataError(ValueError):
         elif found is not None:
             text += f" (found {found})"
         super().__init__(text)
+
+
+class DataWarning(UserWarning):
+    """Loading went on under an assumption the user should know about (e.g. a guessed padding side)."""
