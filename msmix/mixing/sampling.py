@@ -15,7 +15,8 @@ from torch import Tensor
 
 def numpy_rng(generator: torch.Generator | None) -> np.random.Generator:
     """A NumPy generator seeded from ``generator`` (or from torch's global RNG when None)."""
-    seed = torch.randint(0, 2**62, (1,), generator=generator).item()
+    device = generator.device if generator is not None else None
+    seed = torch.randint(0, 2**62, (1,), generator=generator, device=device).item()
     return np.random.default_rng(seed)
 
 
