@@ -9,7 +9,7 @@ and runs ``encode`` on it, so every panel looks at latents the way the trainer m
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import torch
@@ -20,7 +20,7 @@ import msmix.models
 from msmix.data.batch import Batch
 from msmix.data.dataset import Dataset
 from msmix.data.spec import DataSpec
-from msmix.mixing.base import Mixer
+from msmix.mixing.base import Mixer, MixResult
 from msmix.models.base import Backbone
 from workbench._style import shorten
 
@@ -156,6 +156,14 @@ def encode_sample(model: Backbone, data: Dataset, split: str = "train", size: in
 
 def intensities_of(mixer: Mixer, sample: LatentBatch) -> dict[str, Tensor]:
     """Per modality, (B,) the SIG intensities an MS-Mix mixer gives the sample (on the CPU)."""
+    result = mix_sample(mixer, sample)
+    if result.intensities is None:
+        raise ValueError(f"mixer {getattr(mixer, 'name', '?')!r} predicts no intensities; pass an MS-Mix mixer")
+    return {m: i.float() for m, i in result.intensities.items()}
+
+
+def mix_sample(mixer: Mixer, sample: LatentBatch, seed: int = 0) -> MixResult:
+    """The mixer's MixResult for the sample (eval mode, no gradients, seeded), on the CPU."""
     device = _device_of(mixer)
     was_training = mixer.training
     mixer.eval()
@@ -164,14 +172,23 @@ def intensities_of(mixer: Mixer, sample: LatentBatch) -> dict[str, Tensor]:
             result = mixer(
                 {m: z.to(device) for m, z in sample.latents.items()},
                 sample.labels.to(device),
-                generator=torch.Generator(device=device).manual_seed(0),
+                generator=torch.Generator(device=device).manual_seed(seed),
                 masks={m: None if k is None else k.to(device) for m, k in sample.masks.items()},
             )
     finally:
         mixer.train(was_training)
-    if result.intensities is None:
-        raise ValueError(f"mixer {getattr(mixer, 'name', '?')!r} predicts no intensities; pass an MS-Mix mixer")
-    return {m: i.detach().float().cpu() for m, i in result.intensities.items()}
+    return _on_cpu(result)
+
+
+def _on_cpu(value: Any) -> Any:
+    """Tensors (also inside dicts and MixResults) detached and moved to the CPU."""
+    if isinstance(value, Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: _on_cpu(v) for k, v in value.items()}
+    if isinstance(value, MixResult):
+        return replace(value, **{f.name: _on_cpu(getattr(value, f.name)) for f in fields(value)})
+    return value
 
 
 def _device_of(model: torch.nn.Module) -> torch.device:
