@@ -4,9 +4,13 @@ Each function returns one displayable widget whose important controls and figure
 attributes, so a notebook, a test or a browser can drive it.
 """
 
+from workbench.attribution_panel import AttributionPanel, attribution_panel
 from workbench.data_panel import DataPanel, data_panel
 from workbench.latent_panel import LatentPanel, latent_panel
 from workbench.sass_panel import SassExplorer, sass_explorer
 from workbench.sig_panel import SigExplorer, sig_explorer
 
-__all__ = ["DataPanel", "LatentPanel", "data_panel", "latent_panel", "SassExplorer", "SigExplorer", "sass_explorer", "sig_explorer"]
+__all__ = [
+    "AttributionPanel",
+    "attribution_panel",
+    "DataPanel", "LatentPanel", "data_panel", "latent_panel", "SassExplorer", "SigExplorer", "sass_explorer", "sig_explorer"]

@@ -9,7 +9,7 @@ and runs ``encode`` on it, so every panel looks at latents the way the trainer m
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
 import torch
@@ -134,7 +134,7 @@ def encode_sample(model: Backbone, data: Dataset, split: str = "train", size: in
     labels = part.labels.detach().cpu()[pick]
     pick = pick[torch.argsort(labels, stable=True)]
     batch = part.batch(pick.to(part.device))
-    device = _device_of(model)
+    device = device_of(model)
     was_training = model.training
     model.eval()
     try:
@@ -164,7 +164,7 @@ def intensities_of(mixer: Mixer, sample: LatentBatch) -> dict[str, Tensor]:
 
 def mix_sample(mixer: Mixer, sample: LatentBatch, seed: int = 0) -> MixResult:
     """The mixer's MixResult for the sample (eval mode, no gradients, seeded), on the CPU."""
-    device = _device_of(mixer)
+    device = device_of(mixer)
     was_training = mixer.training
     mixer.eval()
     try:
@@ -177,20 +177,20 @@ def mix_sample(mixer: Mixer, sample: LatentBatch, seed: int = 0) -> MixResult:
             )
     finally:
         mixer.train(was_training)
-    return _on_cpu(result)
+    return to_device(result, "cpu")
 
 
-def _on_cpu(value: Any) -> Any:
-    """Tensors (also inside dicts and MixResults) detached and moved to the CPU."""
+def to_device(value: Any, device: torch.device | str) -> Any:
+    """Tensors (also inside dicts and dataclasses such as MixResult) detached and moved to ``device``."""
     if isinstance(value, Tensor):
-        return value.detach().cpu()
+        return value.detach().to(device)
     if isinstance(value, dict):
-        return {k: _on_cpu(v) for k, v in value.items()}
-    if isinstance(value, MixResult):
-        return replace(value, **{f.name: _on_cpu(getattr(value, f.name)) for f in fields(value)})
+        return {k: to_device(v, device) for k, v in value.items()}
+    if is_dataclass(value) and not isinstance(value, type):
+        return replace(value, **{f.name: to_device(getattr(value, f.name), device) for f in fields(value)})
     return value
 
 
-def _device_of(model: torch.nn.Module) -> torch.device:
+def device_of(model: torch.nn.Module) -> torch.device:
     parameter = next(model.parameters(), None)
     return parameter.device if parameter is not None else torch.device("cpu")
