@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import pandas as pd
+import torch
 
 from msmix import MODALITIES
 from msmix.data.dataset import Dataset
+
+
+def _share(mask: torch.Tensor) -> float:
+    return float(mask.double().mean()) if mask.numel() else float("nan")
 
 
 def describe(ds: Dataset) -> pd.DataFrame:
@@ -18,7 +23,6 @@ def describe(ds: Dataset) -> pd.DataFrame:
     for name, split in ds.splits().items():
         y = split.labels.double().cpu()
         n = len(split)
-        share = (lambda mask: float(mask.double().mean()) if n else float("nan"))  # noqa: E731
         rows.append(
             {
                 "data": ds.spec.name or ds.spec.kind,
@@ -28,9 +32,9 @@ def describe(ds: Dataset) -> pd.DataFrame:
                 "label_std": float(y.std()) if n > 1 else float("nan"),
                 "label_min": float(y.min()) if n else float("nan"),
                 "label_max": float(y.max()) if n else float("nan"),
-                "share_positive": share(y > 0),
-                "share_negative": share(y < 0),
-                "share_zero": share(y == 0),
+                "share_positive": _share(y > 0),
+                "share_negative": _share(y < 0),
+                "share_zero": _share(y == 0),
                 **{f"{m}_shape": tuple(getattr(split, m).shape) for m in MODALITIES},
             }
         )

@@ -90,31 +90,35 @@ def _standardization_stats(
     """Per-modality (mean, std): fitted on train's valid frames, or taken as given."""
     if not standardize:
         return {}
-    if isinstance(standardize, Mapping):
-        given = {m: (np.asarray(st["mean"], np.float64), np.asarray(st["std"], np.float64)) for m, st in standardize.items()}
-    else:
-        modalities = _DEFAULT_STANDARDIZED if standardize is True else tuple(standardize)
-        given = {}
-        for m in modalities:
-            if m not in MODALITIES:
-                raise ValueError(f"standardize names unknown modality {m!r}; expected some of {MODALITIES}")
-            train = splits["train"]
-            given[m] = fit_standardization(train.features[m], train.lengths.get(m))
-    for m, (mean, std) in given.items():
-        dim = splits["train"].features[m].shape[2]
-        if m not in MODALITIES or mean.shape != (dim,) or std.shape != (dim,):
-            raise ValueError(f"standardization statistics for {m!r} must be {dim} means and stds")
+    modalities = _DEFAULT_STANDARDIZED if standardize is True else tuple(standardize)
+    unknown = [m for m in modalities if m not in MODALITIES]
+    if unknown:
+        raise ValueError(f"standardize names unknown modality {unknown[0]!r}; expected some of {MODALITIES}")
+    train = splits["train"]
+    if not isinstance(standardize, Mapping):
+        return {m: fit_standardization(train.features[m], train.lengths.get(m)) for m in modalities}
+    given = {}
+    for m, stats in standardize.items():
+        dim = train.features[m].shape[2]
+        mean, std = (np.asarray(stats.get(key, ()), np.float64) for key in ("mean", "std"))
+        if mean.shape != (dim,) or std.shape != (dim,) or not (std > 0).all():
+            raise ValueError(f"standardization statistics for {m!r} must be {dim} means and {dim} positive stds")
+        given[m] = (mean, std)
     return given
 
 
 def _to_split(name: str, raw: RawSplit, dtype: torch.dtype, device: torch.device | str) -> Split:
-    tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(device=device, dtype=dtype)  # noqa: E731
-    labels = lambda y: torch.from_numpy(y.astype(np.float32)).to(device)  # noqa: E731
+    def features(m: str) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(raw.features[m])).to(device=device, dtype=dtype)
+
+    def labels(y: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(y.astype(np.float32)).to(device)
+
     return Split(
         name=name,
-        text=tensor(raw.features["text"]),
-        audio=tensor(raw.features["audio"]),
-        vision=tensor(raw.features["vision"]),
+        text=features("text"),
+        audio=features("audio"),
+        vision=features("vision"),
         labels=labels(raw.labels),
         ids=raw.ids,
         raw_text=raw.raw_text,

@@ -84,5 +84,9 @@ def test_unknown_modality_or_wrong_statistics_are_refused(make_mmsa, write_pkl) 
     path = write_pkl(make_mmsa())
     with pytest.raises(ValueError, match="unknown modality"):
         load(path, standardize=["speech"])
-    with pytest.raises(ValueError, match="5 means and stds"):
+    with pytest.raises(ValueError, match="5 means and 5 positive stds"):
         load(path, standardize={"audio": {"mean": [0.0] * 4, "std": [1.0] * 4}})
+    with pytest.raises(ValueError, match="unknown modality"):
+        load(path, standardize={"speech": {"mean": [0.0], "std": [1.0]}})
+    with pytest.raises(ValueError, match="positive stds"):
+        load(path, standardize={"audio": {"mean": [0.0] * 5, "std": [0.0] * 5}})
