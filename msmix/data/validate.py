@@ -159,14 +159,14 @@ def read_splits(data: Any, path: str) -> dict[str, RawSplit]:
             if split.features[m].shape[1:] != train.features[m].shape[1:]:
                 expected = "(N, " + ", ".join(map(str, train.features[m].shape[1:])) + ") as in train"
                 raise where.error("shape differs from train", m, expected, _shape(split.features[m]))
-        for what, here, there in (
-            ("lengths", split.lengths, train.lengths),
-            ("per-modality labels", split.modality_labels, train.modality_labels),
+        for here, there, keys in (
+            (split.lengths, train.lengths, LENGTH_KEYS),
+            (split.modality_labels, train.modality_labels, MODALITY_LABEL_KEYS),
         ):
-            if set(here) != set(there):
-                raise where.error(
-                    f"{what} differ from train", what, f"{what} for {sorted(there) or 'none'}", str(sorted(here) or "none")
-                )
+            for m in sorted(set(here) ^ set(there)):
+                in_train = "present" if m in there else "absent"
+                in_split = "present" if m in here else "absent"
+                raise where.error("key differs from train", keys[m], f"{in_train}, as in train", in_split)
     return splits
 
 

@@ -176,7 +176,18 @@ def test_lengths_present_in_train_only(make_mmsa, write_pkl) -> None:
     data = make_mmsa()
     del data["valid"]["audio_lengths"]
     path = write_pkl(data)
-    _names_everything(_error(path), path, "valid", "lengths")
+    e = _error(path)
+    _names_everything(e, path, "valid", "audio_lengths")
+    assert (e.expected, e.found) == ("present, as in train", "absent")
+
+
+def test_modality_labels_present_in_some_splits_only(make_mmsa, write_pkl) -> None:
+    data = make_mmsa("sims")
+    del data["train"]["regression_labels_V"]
+    path = write_pkl(data)
+    e = _error(path)
+    _names_everything(e, path, "valid", "regression_labels_V")
+    assert (e.expected, e.found) == ("absent, as in train", "present")
 
 
 def test_strict_non_finite(make_mmsa, write_pkl) -> None:
