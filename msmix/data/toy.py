@@ -6,7 +6,8 @@ a fixed direction per modality, text strongest, audio weaker, vision weakest, un
 carries one conflicting modality, driven by ``-s`` (as sarcasm or a flat voice would be), which is
 what MS-Mix's similarity-aware pair selection is meant to notice. Labels imitate MOSI's: the mean
 of five annotators' integer scores in [-3, 3] (multiples of 0.2). Sequences have random valid
-lengths, zero-padded; audio holds a few ``-inf`` and vision a few NaN values, as real files do.
+lengths, zero-padded (text's are not stored: MMSA files carry only audio and vision lengths);
+audio holds a few ``-inf`` and vision a few NaN values, as real files do.
 
 The dict goes through the same reader as real files, so the demo exercises the real loader.
 """
