@@ -9,8 +9,19 @@ from workbench.data_panel import DataPanel, data_panel
 from workbench.latent_panel import LatentPanel, latent_panel
 from workbench.sass_panel import SassExplorer, sass_explorer
 from workbench.sig_panel import SigExplorer, sig_explorer
+from workbench.training_panel import TrainingPanel, training_panel
 
 __all__ = [
     "AttributionPanel",
+    "DataPanel",
+    "LatentPanel",
+    "SassExplorer",
+    "SigExplorer",
+    "TrainingPanel",
     "attribution_panel",
-    "DataPanel", "LatentPanel", "data_panel", "latent_panel", "SassExplorer", "SigExplorer", "sass_explorer", "sig_explorer"]
+    "data_panel",
+    "latent_panel",
+    "sass_explorer",
+    "sig_explorer",
+    "training_panel",
+]

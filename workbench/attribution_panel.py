@@ -174,7 +174,7 @@ def attribution_panel(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    dataset = load_data(data)
+    dataset = load_data(data, model)
     source = resolve_model(model, dataset.spec, seed)
     chosen = resolve_mixer(mixer, source, dataset.spec, seed)
     sample = encode_sample(source.model, dataset, split, size, seed)

@@ -133,7 +133,7 @@ def latent_panel(
         split, size, seed: which samples to draw and the mixer's seed; B + k points are projected.
         perplexity: t-SNE's starting perplexity.
     """
-    dataset = load_data(data)
+    dataset = load_data(data, model)
     source = resolve_model(model, dataset.spec, seed)
     chosen = resolve_mixer(mixer, source, dataset.spec, seed)
     sample = encode_sample(source.model, dataset, split, size, seed)

@@ -198,7 +198,7 @@ def sass_explorer(
         split, batch_size, seed: which samples to draw (ordered by label in the display).
         **settings: MS-Mix settings to start from (``preset``, ``threshold``, ``pair_mode``, ...).
     """
-    dataset = load_data(data)
+    dataset = load_data(data, model)
     source = resolve_model(model, dataset.spec, seed)
     msmix_mixer, whose = resolve_msmix(source, dataset.spec, mixer, seed)
     config = with_settings(msmix_mixer.config, **settings)

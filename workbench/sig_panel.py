@@ -151,7 +151,7 @@ def sig_explorer(
     Arguments as in ``workbench.sass_explorer``; ``**settings`` are MS-Mix settings (``alpha``,
     ``label_ratio``, ``threshold``, ...) the pairs and ratios start from.
     """
-    dataset = load_data(data)
+    dataset = load_data(data, model)
     source = resolve_model(model, dataset.spec, seed)
     msmix_mixer, whose = resolve_msmix(source, dataset.spec, mixer, seed)
     config = with_settings(msmix_mixer.config, **settings)

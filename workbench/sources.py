@@ -58,15 +58,28 @@ class LatentBatch:
         return f"{html.escape(self.ids[i])} (y = {float(self.labels[i]):+.2f}): {shorten(self.texts[i], width)}"
 
 
-def load_data(data: Dataset | str, **options: Any) -> Dataset:
-    """A Dataset as given, or ``msmix.data.load(data, **options)`` for a name or path."""
+def load_data(data: Dataset | str, model: Any = None, **options: Any) -> Dataset:
+    """A Dataset as given, or a name or path loaded through msmix's cached loader.
+
+    When ``model`` (a backbone name, a Backbone or an object with ``.model``) reads time-averaged
+    audio and vision, as TFN and LMF do, the data are loaded time-averaged too.
+    """
     if isinstance(data, Dataset):
         return data
     if isinstance(data, str):
-        from msmix.data import load
+        from msmix.train import load_data as cached_load
 
-        return load(data, **options)
+        if _needs_time_average(model):
+            options.setdefault("time_average", True)
+        return cached_load(data, **options)
     raise TypeError(f"data must be a msmix Dataset or a source for msmix.data.load, got {type(data).__name__}")
+
+
+def _needs_time_average(model: Any) -> bool:
+    if isinstance(model, str):
+        return msmix.models.backbone_class(model).needs_time_average
+    backbone = model if isinstance(model, Backbone) else getattr(model, "model", None)
+    return bool(getattr(backbone, "needs_time_average", False))
 
 
 def resolve_model(source: Any, spec: DataSpec, seed: int = 0) -> ModelSource:
@@ -79,6 +92,8 @@ def resolve_model(source: Any, spec: DataSpec, seed: int = 0) -> ModelSource:
     if isinstance(source, Backbone):
         return ModelSource(source, None, f"{source.name or type(source).__name__} (as given)")
     model = getattr(source, "model", None)
+    if hasattr(source, "model") and model is None:
+        raise ValueError(f"this {type(source).__name__} holds no model yet: train or load one first")
     if isinstance(model, Backbone):
         mixer = getattr(source, "mixer", None)
         name = getattr(source, "backbone", None) or model.name or type(model).__name__
