@@ -6,6 +6,7 @@ attributes, so a notebook, a test or a browser can drive it.
 
 from workbench.attribution_panel import AttributionPanel, attribution_panel
 from workbench.data_panel import DataPanel, data_panel
+from workbench.errors_panel import ErrorsPanel, errors_panel
 from workbench.latent_panel import LatentPanel, latent_panel
 from workbench.sass_panel import SassExplorer, sass_explorer
 from workbench.sig_panel import SigExplorer, sig_explorer
@@ -14,12 +15,14 @@ from workbench.training_panel import TrainingPanel, training_panel
 __all__ = [
     "AttributionPanel",
     "DataPanel",
+    "ErrorsPanel",
     "LatentPanel",
     "SassExplorer",
     "SigExplorer",
     "TrainingPanel",
     "attribution_panel",
     "data_panel",
+    "errors_panel",
     "latent_panel",
     "sass_explorer",
     "sig_explorer",

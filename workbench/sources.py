@@ -18,7 +18,7 @@ from torch import Tensor
 import msmix.mixing
 import msmix.models
 from msmix.data.batch import Batch
-from msmix.data.dataset import Dataset
+from msmix.data.dataset import Dataset, Split
 from msmix.data.spec import DataSpec
 from msmix.mixing.base import Mixer, MixResult
 from msmix.models.base import Backbone
@@ -167,6 +167,19 @@ def encode_sample(model: Backbone, data: Dataset, split: str = "train", size: in
         split=split,
         spec=data.spec,
     )
+
+
+def predict_split(model: Backbone, split: Split, batch_size: int = 256) -> Tensor:
+    """(N,) the model's predictions for a whole split (eval mode, no gradients), on the CPU."""
+    device = device_of(model)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            preds = [model(batch.to(device)).pred.reshape(-1).float().cpu() for batch in split.batches(batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(preds)
 
 
 def intensities_of(mixer: Mixer, sample: LatentBatch) -> dict[str, Tensor]:
