@@ -5,6 +5,7 @@ attributes, so a notebook, a test or a browser can drive it.
 """
 
 from workbench.attribution_panel import AttributionPanel, attribution_panel
+from workbench.comparison_panel import ComparisonPanel, comparison_panel
 from workbench.data_panel import DataPanel, data_panel
 from workbench.errors_panel import ErrorsPanel, errors_panel
 from workbench.latent_panel import LatentPanel, latent_panel
@@ -14,6 +15,7 @@ from workbench.training_panel import TrainingPanel, training_panel
 
 __all__ = [
     "AttributionPanel",
+    "ComparisonPanel",
     "DataPanel",
     "ErrorsPanel",
     "LatentPanel",
@@ -21,6 +23,7 @@ __all__ = [
     "SigExplorer",
     "TrainingPanel",
     "attribution_panel",
+    "comparison_panel",
     "data_panel",
     "errors_panel",
     "latent_panel",

@@ -41,6 +41,14 @@ def data_label(spec: DataSpec) -> str:
     return f"{name} (SYNTHETIC demo data)" if spec.synthetic else name
 
 
+def source_label(data: str) -> str:
+    """A results table's ``data`` value for titles; the demo set's name says SYNTHETIC."""
+    from msmix.data.load import TOY
+
+    synthetic = data == TOY or data.startswith(TOY + ":")
+    return f"{data} (SYNTHETIC demo data)" if synthetic else data
+
+
 def data_banner(spec: DataSpec, source: str = "") -> str:
     """An HTML line naming the data set; a loud warning when it is the synthetic demo set."""
     where = f" from <code>{html.escape(source)}</code>" if source else ""

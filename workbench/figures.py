@@ -12,7 +12,7 @@ def live_figure(
     title: str,
     x_title: str = "",
     y_title: str = "",
-    spec: DataSpec | None = None,
+    spec: DataSpec | str | None = None,
     height: int = 380,
     width: int | None = None,
 ) -> go.FigureWidget:
@@ -30,12 +30,16 @@ def live_figure(
     return figure
 
 
-def titled(title: str, spec: DataSpec | None) -> str:
-    """The title followed by the data set's name (with SYNTHETIC where it applies) in small type."""
+def titled(title: str, spec: DataSpec | str | None) -> str:
+    """The title followed by the data set's name (with SYNTHETIC where it applies) in small type.
+
+    ``spec`` is a DataSpec, or already the label to show (see ``_style.source_label``).
+    """
     if spec is None:
         return title
-    return f"{title}<br><sup>{data_label(spec)}</sup>"
+    label = spec if isinstance(spec, str) else data_label(spec)
+    return f"{title}<br><sup>{label}</sup>"
 
 
-def set_title(figure: go.FigureWidget, title: str, spec: DataSpec | None = None) -> None:
+def set_title(figure: go.FigureWidget, title: str, spec: DataSpec | str | None = None) -> None:
     figure.layout.title.text = titled(title, spec)
