@@ -14,7 +14,6 @@ from pathlib import Path
 
 import ipywidgets as widgets
 import pandas as pd
-import plotly.graph_objects as go
 from matplotlib.figure import Figure
 
 from msmix.experiment import format_summary, paired_comparison, read_results, summarize
