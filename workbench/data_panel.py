@@ -10,6 +10,7 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 from torch import Tensor
 
+from msmix.data import describe
 from msmix.data.dataset import SPLITS, Dataset
 from workbench._panel import Panel
 from workbench._style import SIGN_COLOURS, SIGN_NAMES
@@ -90,8 +91,6 @@ def data_panel(data: Dataset | str = "toy", **load_options: Any) -> DataPanel:
 
 
 def _describe_html(dataset: Dataset) -> str:
-    from msmix.data.describe import describe
-
     table = describe(dataset)
     shown = table[["data", "n", "label_mean", "label_std", "label_min", "label_max",
                    "share_negative", "share_zero", "share_positive"]]

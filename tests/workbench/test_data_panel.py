@@ -41,7 +41,6 @@ def test_says_synthetic_and_sizes(dataset) -> None:
 
 
 def test_loads_the_demo_data_by_name() -> None:
-    pytest.importorskip("msmix.data.load")
     panel = data_panel("toy")
     assert panel.dataset.spec.synthetic and "SYNTHETIC" in panel.children[0].value
     assert len(shown_labels(panel)) == len(panel.dataset.train)

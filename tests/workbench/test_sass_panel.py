@@ -147,3 +147,11 @@ def test_says_synthetic_and_takes_settings(backbone, dataset) -> None:
     assert "SYNTHETIC" in panel.children[0].value
     assert "SYNTHETIC" in panel.heatmap.layout.title.text
     assert "untrained" in panel.children[1].value
+
+
+def test_a_registered_backbone_on_the_demo_data() -> None:
+    """By name: a fresh LMF, the demo data loaded time-averaged as LMF reads it."""
+    panel = sass_explorer("lmf", "toy", batch_size=8, threshold=0.5)
+    assert panel.sample.batch.audio.shape[1] == 1 and panel.sample.batch.vision.shape[1] == 1
+    assert "fresh lmf (untrained" in panel.children[1].value and "SYNTHETIC" in panel.children[0].value
+    assert shown_count(panel) == len(passing_pairs(reference_similarity(panel), 0.5, ordered=False))
