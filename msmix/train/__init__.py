@@ -1,0 +1,38 @@
+"""Training: the Trainer (fit, early stopping, checkpoints, exact resume), and ``run`` for one
+configuration given as a RunSpec.
+
+Example:
+    >>> from msmix.train import RunSpec, run
+    >>> row = run(RunSpec(data="toy", backbone="tfn", mixer="msmix"), progress=False)  # doctest: +SKIP
+"""
+
+from msmix.train.callbacks import EVENTS, Callback
+from msmix.train.checkpoint import LoadedRun, load_checkpoint
+from msmix.train.config import TrainConfig
+from msmix.train.data_cache import clear_data_cache, load_data
+from msmix.train.early_stopping import EarlyStopping
+from msmix.train.history import EpochRecord, FitResult, history_frame
+from msmix.train.rng import seed_everything
+from msmix.train.run import RunSpec, results_row, run, run_dir_of, run_seeds
+from msmix.train.trainer import Trainer
+
+__all__ = [
+    "EVENTS",
+    "Callback",
+    "EarlyStopping",
+    "EpochRecord",
+    "FitResult",
+    "LoadedRun",
+    "RunSpec",
+    "TrainConfig",
+    "Trainer",
+    "clear_data_cache",
+    "history_frame",
+    "load_checkpoint",
+    "load_data",
+    "results_row",
+    "run",
+    "run_dir_of",
+    "run_seeds",
+    "seed_everything",
+]

@@ -1,0 +1,134 @@
+"""Checkpoint files: atomic writes, safe reads, and ``load_checkpoint`` for trained runs.
+
+A run folder holds ``last.pt`` (everything needed to resume, written after every epoch),
+``best.pt`` (the weights of the best epoch and what is needed to rebuild the model and mixer),
+``history.json`` (the epoch table), and, when written by ``msmix.train.run``, ``spec.json`` and
+``result.json``. Checkpoints hold tensors and plain Python types only, so they load with
+``torch.load(weights_only=True)``: opening a file never runs code from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from msmix.data.spec import DataSpec
+from msmix.mixing.base import Mixer
+from msmix.models.base import Backbone
+from msmix.train.config import TrainConfig
+from msmix.train.history import EpochRecord, history_frame
+
+LAST, BEST, HISTORY = "last.pt", "best.pt", "history.json"
+FORMAT = 1
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Call ``write(file_object)`` on a temporary file beside ``path``, then rename it over ``path``.
+
+    A reader (or a resumed run) sees either the old file or the new one, never half of one, even
+    if the process dies while writing.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+    """``torch.save`` ``payload`` atomically."""
+    atomic_write(path, lambda f: torch.save(payload, f))
+
+
+def save_json(path: Path, data: Any) -> None:
+    """Write ``data`` as indented JSON, atomically."""
+    text = json.dumps(data, indent=2, sort_keys=True, allow_nan=True) + "\n"
+    atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load a checkpoint file onto the CPU with ``weights_only=True``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        found = state.get("format") if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"{path} is not an msmix checkpoint (expected format {FORMAT}, found {found!r})")
+    return state
+
+
+@dataclass
+class LoadedRun:
+    """A trained run rebuilt from its checkpoint: the model and mixer (eval mode) and their settings."""
+
+    model: Backbone
+    mixer: Mixer
+    spec: DataSpec
+    backbone: str
+    mixer_name: str
+    model_config: dict[str, Any]
+    mixer_config: dict[str, Any]
+    train_config: TrainConfig
+    history: pd.DataFrame
+    data_source: str
+    epoch: int = 0
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
+    """Rebuild a trained model and mixer from a run folder (its ``best.pt``) or a checkpoint file.
+
+    The backbone and mixer are created by name from the stored DataSpec and settings, then given
+    the stored weights. The history is the run's full table (``history.json`` beside the file)
+    where available, else the one inside the checkpoint.
+    """
+    import msmix.mixing
+    import msmix.models
+
+    path = Path(path)
+    if path.is_dir():
+        candidates = [path / BEST, path / LAST]
+        found = next((p for p in candidates if p.is_file()), None)
+        if found is None:
+            raise FileNotFoundError(f"{path} holds no checkpoint (expected {BEST} or {LAST})")
+        path = found
+    state = read_checkpoint(path)
+    meta = state["meta"]
+    spec = DataSpec.from_dict(meta["spec"])
+    model = msmix.models.create(meta["backbone"], spec, **meta["model_config"])
+    mixer = msmix.mixing.create(
+        meta["mixer"], dims=model.latent_dims, label_range=spec.label_range, **meta["mixer_config"]
+    )
+    model.load_state_dict(state["model"])
+    mixer.load_state_dict(state["mixer"])
+    model.to(device).eval()
+    mixer.to(device).eval()
+    history_file = path.parent / HISTORY
+    if history_file.is_file():
+        records = json.loads(history_file.read_text())
+    else:
+        records = state["history"]
+    return LoadedRun(
+        model=model,
+        mixer=mixer,
+        spec=spec,
+        backbone=meta["backbone"],
+        mixer_name=meta["mixer"],
+        model_config=dict(meta["model_config"]),
+        mixer_config=dict(meta["mixer_config"]),
+        train_config=TrainConfig.from_dict(meta["train_config"]),
+        history=history_frame([EpochRecord.from_dict(r) for r in records]),
+        data_source=meta["data_source"],
+        epoch=int(state["epoch"]),
+    )

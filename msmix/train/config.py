@@ -1,0 +1,98 @@
+"""TrainConfig: every setting of one training run, with the backbone's published recipe as defaults."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+OPTIMIZERS = ("adam", "adamw")
+LOSSES = ("l1", "mse")
+SCHEDULERS = (None, "plateau", "cosine")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class TrainConfig:
+    """Settings of the Trainer.
+
+    The objective is ``task + mix_weight * mixup + sal_weight * aux`` (MS-Mix's code uses 0.7 and
+    0.5). Early stopping watches the validation task loss: training stops once ``patience`` epochs
+    have passed without an improvement of at least ``min_delta`` (MMSA's rule), or after
+    ``max_epochs``. ``plateau_*`` configure ReduceLROnPlateau; ``"cosine"`` decays the learning
+    rate per epoch after ``warmup_epochs`` of linear warm-up.
+    """
+
+    max_epochs: int = 30
+    patience: int = 8
+    batch_size: int = 32
+    eval_batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    optimizer: str = "adam"
+    loss: str = "l1"
+    mix_weight: float = 0.7
+    sal_weight: float = 0.5
+    grad_accum: int = 1
+    clip_value: float | None = None
+    clip_norm: float | None = None
+    scheduler: str | None = None
+    warmup_epochs: int = 0
+    seed: int = 1111
+    device: str = "auto"
+    compile: bool = False
+    plateau_factor: float = 0.5
+    plateau_patience: int = 5
+    min_lr: float = 0.0
+    min_delta: float = 1e-6
+
+    def __post_init__(self) -> None:
+        for name in ("max_epochs", "batch_size", "eval_batch_size", "grad_accum"):
+            _require(name, _is_int(getattr(self, name)) and getattr(self, name) >= 1, "an integer >= 1", self)
+        for name in ("patience", "warmup_epochs", "plateau_patience", "seed"):
+            _require(name, _is_int(getattr(self, name)) and getattr(self, name) >= 0, "an integer >= 0", self)
+        _require("lr", _is_number(self.lr) and self.lr > 0, "a positive number", self)
+        for name in ("weight_decay", "mix_weight", "sal_weight", "min_lr", "min_delta"):
+            _require(name, _is_number(getattr(self, name)) and getattr(self, name) >= 0, "a number >= 0", self)
+        for name in ("clip_value", "clip_norm"):
+            value = getattr(self, name)
+            _require(name, value is None or (_is_number(value) and value > 0), "None or a positive number", self)
+        _require("plateau_factor", _is_number(self.plateau_factor) and 0 < self.plateau_factor < 1, "a number in (0, 1)", self)
+        _require("optimizer", self.optimizer in OPTIMIZERS, f"one of {OPTIMIZERS}", self)
+        _require("loss", self.loss in LOSSES, f"one of {LOSSES}", self)
+        _require("scheduler", self.scheduler in SCHEDULERS, f"one of {SCHEDULERS}", self)
+        _require("device", self.device in DEVICES, f"one of {DEVICES}", self)
+        _require("compile", isinstance(self.compile, bool), "True or False", self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain types only (it is stored inside checkpoints and results rows)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, settings: dict[str, Any]) -> "TrainConfig":
+        """Build from a dict, rejecting unknown keys with the list of known ones."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(settings) - known
+        if unknown:
+            raise TypeError(f"TrainConfig: unknown settings {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**settings)
+
+    @classmethod
+    def for_backbone(cls, backbone: str, kind: str, **overrides: Any) -> "TrainConfig":
+        """The backbone's published training recipe for data set ``kind``, then ``overrides``."""
+        from msmix.models import backbone_class
+
+        recipe = backbone_class(backbone).default_config(kind).get("train", {})
+        return cls.from_dict({**recipe, **overrides})
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _require(name: str, ok: bool, expected: str, config: TrainConfig) -> None:
+    if not ok:
+        raise ValueError(f"TrainConfig.{name} must be {expected}, got {getattr(config, name)!r}")

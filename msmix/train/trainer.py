@@ -1,0 +1,426 @@
+"""Trainer: fit with early stopping, checkpoints and exact resume; evaluate with MMSA's metrics.
+
+The step is built for speed without changing any model: batches are cut by index from split
+tensors already on the device, originals and mixed samples go through ``fuse`` as one batch, Adam
+runs fused, gradients are freed rather than zeroed, and losses are summed on the device and read
+once per epoch (no per-step host sync). Evaluation runs under ``torch.inference_mode`` in large
+batches. ``compile=True`` compiles ``encode`` and ``fuse`` with ``torch.compile``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+import msmix
+from msmix.data.batch import Batch
+from msmix.data.dataset import Dataset, Split
+from msmix.metrics import regression_metrics
+from msmix.mixing.base import Mixer
+from msmix.mixing.objective import ObjectiveConfig, pointwise_loss
+from msmix.models.base import Backbone, FuseOutput
+from msmix.train.callbacks import Callback, CallbackList
+from msmix.train.checkpoint import BEST, HISTORY, LAST, FORMAT, read_checkpoint, save_checkpoint, save_json
+from msmix.train.config import TrainConfig
+from msmix.train.early_stopping import EarlyStopping
+from msmix.train.history import EpochRecord, FitResult, history_frame
+from msmix.train.optim import build_optimizer, build_scheduler, clip_gradients, parameter_groups, step_scheduler
+from msmix.train.rng import capture_rng_state, restore_rng_state, seed_everything
+from msmix.train.step import training_loss
+
+# Settings that may change between an interrupted run and its resumption without changing what
+# the finished run computes (more epochs or patience only extend it; device and compile only
+# change speed).
+RESUMABLE_CHANGES = frozenset({"max_epochs", "patience", "device", "compile", "eval_batch_size"})
+
+_LOSS_PARTS = ("train_loss", "train_task", "train_mixup", "train_aux", "train_model_aux")
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"``: CUDA when available, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("TrainConfig.device is 'cuda', but this PyTorch sees no CUDA device")
+    return torch.device(device)
+
+
+def derived_seed(seed: int, stream: int) -> int:
+    """An independent 63-bit seed for random stream ``stream`` of a run seeded with ``seed``."""
+    return int(np.random.SeedSequence([seed, stream]).generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+class Trainer:
+    """Trains a backbone with a mixer on a data set.
+
+    Args:
+        model: the backbone.
+        mixer: the augmentation (``msmix.mixing.create("none", ...)`` for none); its own
+            parameters (MS-Mix's intensity predictors) are optimised with the model's.
+        data: the loaded data set; it is moved to the training device once.
+        config: the training settings.
+        run_dir: where checkpoints go (None: keep nothing on disk; resuming then is impossible).
+        callbacks: Callback objects (see ``msmix.train.callbacks``).
+        progress: show tqdm bars (epochs and batches).
+        meta: how to rebuild the run (``backbone``, ``mixer``, ``model_config``, ``mixer_config``,
+            ``data_source``); what is missing is read from the objects.
+    """
+
+    def __init__(
+        self,
+        model: Backbone,
+        mixer: Mixer,
+        data: Dataset,
+        config: TrainConfig,
+        run_dir: str | Path | None = None,
+        callbacks: Sequence[Callback] = (),
+        progress: bool = True,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.config = config
+        self.device = resolve_device(config.device)
+        self.model = model.to(self.device)
+        self.mixer = mixer.to(self.device)
+        self.data = data.to(self.device)
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.progress = progress
+        self.meta = describe_run(model, mixer, data, config, meta or {})
+        self._callbacks = CallbackList(callbacks)
+        self._objective = ObjectiveConfig(loss=config.loss, mix_weight=config.mix_weight, sal_weight=config.sal_weight)
+        groups = parameter_groups(model, mixer, config.lr)
+        self._params = [p for g in groups for p in g["params"]]
+        self.optimizer = build_optimizer(groups, config)
+        self._first_group_lr = float(self.optimizer.param_groups[0]["lr"])
+        self.scheduler = build_scheduler(self.optimizer, config)
+        self.early_stopping = EarlyStopping(config.patience, config.min_delta)
+        self.shuffle_generator = torch.Generator()
+        self.mix_generator = torch.Generator()
+        self.records: list[EpochRecord] = []
+        self.step = 0
+        self._train_seconds = 0.0
+        self._best_state: dict[str, dict[str, Tensor]] | None = None
+        self._stop_flag = threading.Event()
+        self._fitted = False
+        self._encode: Callable[[Batch], Any] = model.encode
+        self._fuse: Callable[..., FuseOutput] = model.fuse
+        if config.compile:
+            self._encode = torch.compile(model.encode)
+            self._fuse = torch.compile(model.fuse)
+
+    # -- public API ---------------------------------------------------------------------------
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """The epoch table so far."""
+        return history_frame(self.records)
+
+    def add_callback(self, event: str, fn: Callable[..., None]) -> None:
+        """Call ``fn`` on ``event``: ``on_batch_end``, ``on_epoch_end`` or ``on_fit_end``."""
+        self._callbacks.add(event, fn)
+
+    def stop(self) -> None:
+        """Ask a running ``fit`` to return after the current batch (safe from any thread)."""
+        self._stop_flag.set()
+
+    def fit(self, resume: bool = False) -> FitResult:
+        """Train until early stopping, ``max_epochs`` or ``stop()``; restore the best weights; test.
+
+        With ``resume=True`` the run continues from ``run_dir/last.pt`` (every generator, the
+        optimiser, the schedule and the early-stopping state included), so it ends exactly as an
+        uninterrupted run would; without a checkpoint there it starts afresh.
+        """
+        if self._fitted and not resume:
+            raise RuntimeError("this Trainer has already trained; build a new one, or fit(resume=True) from its run_dir")
+        if resume and self.run_dir is None:
+            raise ValueError("fit(resume=True) needs a run_dir to resume from")
+        self._stop_flag.clear()
+        session_start = time.perf_counter()
+        if not (resume and self._load_last()):
+            self._start_fresh()
+        self._fitted = True
+        seconds_before = self._train_seconds
+        interrupted = False
+        epochs_bar = tqdm(
+            total=self.config.max_epochs, initial=len(self.records), desc="epochs", unit="epoch",
+            disable=not self.progress, dynamic_ncols=True,
+        )
+        with epochs_bar:
+            while not self._finished():
+                record = self._run_epoch()
+                if record is None:
+                    interrupted = True
+                    break
+                self._train_seconds = seconds_before + time.perf_counter() - session_start
+                self._save_epoch(record)
+                epochs_bar.update(1)
+                epochs_bar.set_postfix(train=f"{record.train_loss:.4f}", valid=f"{record.valid_loss:.4f}")
+                self._callbacks.fire("on_epoch_end", self, record)
+        result = self._finish(interrupted)
+        self._train_seconds = seconds_before + time.perf_counter() - session_start
+        result.train_seconds = self._train_seconds
+        self._callbacks.fire("on_fit_end", self, result)
+        return result
+
+    def evaluate(self, split: str = "test") -> tuple[dict[str, float], Tensor]:
+        """MMSA metrics on a split of the training data, and the predictions (N,) on the CPU."""
+        source = self.data[split]
+        pred = self._predict(source)
+        return self._metrics(pred, source.labels), pred.cpu()
+
+    def predict(self, split: Split | Batch) -> Tensor:
+        """Predictions (N,) on the CPU for a split (in ``eval_batch_size`` batches) or a Batch."""
+        return self._predict(split).cpu()
+
+    # -- one epoch ----------------------------------------------------------------------------
+
+    def _run_epoch(self) -> EpochRecord | None:
+        epoch = len(self.records) + 1
+        started = time.perf_counter()
+        lr = self._current_lr()
+        means = self._train_epoch(epoch)
+        if means is None:
+            return None
+        valid_loss, valid_metrics = self._validate()
+        improved = self.early_stopping.update(epoch, valid_loss)
+        step_scheduler(self.scheduler, valid_loss)
+        losses = dict(zip(_LOSS_PARTS, means.tolist()))
+        return EpochRecord(
+            epoch=epoch,
+            valid_loss=valid_loss,
+            valid_metrics=valid_metrics,
+            seconds=time.perf_counter() - started,
+            lr=lr,
+            best=improved,
+            **losses,
+        )
+
+    def _current_lr(self) -> float:
+        """The trainer's learning rate now: ``config.lr`` times the schedule's current factor."""
+        return self.config.lr * float(self.optimizer.param_groups[0]["lr"]) / self._first_group_lr
+
+    def _train_epoch(self, epoch: int) -> Tensor | None:
+        """One pass over train; per-sample means of the loss parts, or None if stopped."""
+        self.model.train()
+        self.mixer.train()
+        split, cfg = self.data.train, self.config
+        n_batches = math.ceil(len(split) / cfg.batch_size)
+        sums = torch.zeros(len(_LOSS_PARTS), device=self.device)
+        batches = split.batches(cfg.batch_size, shuffle=True, generator=self.shuffle_generator)
+        bar = tqdm(batches, total=n_batches, desc=f"epoch {epoch}", unit="batch", leave=False,
+                   disable=not self.progress, dynamic_ncols=True)
+        with bar:
+            for i, batch in enumerate(bar):
+                group_start = i - i % cfg.grad_accum
+                group_size = min(cfg.grad_accum, n_batches - group_start)
+                if i == group_start:
+                    self.optimizer.zero_grad(set_to_none=True)
+                parts = training_loss(
+                    self.model, self.mixer, batch, self._objective, self.mix_generator, self._encode, self._fuse
+                )
+                (parts.total / group_size).backward()
+                if i + 1 == group_start + group_size:
+                    clip_gradients(self._params, cfg)
+                    self.optimizer.step()
+                backbone_aux = sum(parts.backbone.values(), parts.task.new_zeros(()))
+                parts_now = torch.stack([parts.total, parts.task, parts.mixup, parts.aux, backbone_aux]).detach()
+                sums += parts_now * len(batch)
+                self.step += 1
+                self._callbacks.fire("on_batch_end", self, self.step, parts.total.detach())
+                if self._stop_flag.is_set():
+                    return None
+        return sums / len(split)
+
+    # -- evaluation ---------------------------------------------------------------------------
+
+    def _validate(self) -> tuple[float, dict[str, float]]:
+        """Validation task loss (what early stopping watches, as in MMSA) and MMSA metrics."""
+        valid = self.data.valid
+        pred = self._predict(valid)
+        loss = pointwise_loss(pred, valid.labels.to(pred.dtype), self.config.loss).mean()
+        return float(loss), self._metrics(pred, valid.labels)
+
+    def _predict(self, source: Split | Batch) -> Tensor:
+        """Predictions (N,) on the training device, in eval mode, without autograd."""
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with torch.inference_mode():
+                if isinstance(source, Split):
+                    batches = source.batches(self.config.eval_batch_size)
+                else:
+                    batches = [source.to(self.device)]
+                preds = []
+                for batch in batches:
+                    enc = self._encode(batch)
+                    preds.append(self._fuse(enc.latents, enc.masks).pred.reshape(-1))
+            return torch.cat(preds).float()
+        finally:
+            self.model.train(was_training)
+
+    def _metrics(self, pred: Tensor, labels: Tensor) -> dict[str, float]:
+        return regression_metrics(pred.cpu(), labels.cpu(), self.data.spec.metrics_kind)
+
+    # -- state: fresh start, checkpoints, resume ------------------------------------------------
+
+    def _start_fresh(self) -> None:
+        seed = self.config.seed
+        seed_everything(seed)
+        self.shuffle_generator.manual_seed(derived_seed(seed, 1))
+        self.mix_generator.manual_seed(derived_seed(seed, 2))
+        if self.run_dir is not None:
+            for name in (LAST, BEST, HISTORY):
+                (self.run_dir / name).unlink(missing_ok=True)
+
+    def _generators(self) -> dict[str, torch.Generator]:
+        return {"shuffle": self.shuffle_generator, "mix": self.mix_generator}
+
+    def _finished(self) -> bool:
+        return len(self.records) >= self.config.max_epochs or self.early_stopping.should_stop
+
+    def _weights(self) -> dict[str, dict[str, Tensor]]:
+        return {"model": self.model.state_dict(), "mixer": self.mixer.state_dict()}
+
+    def _save_epoch(self, record: EpochRecord) -> None:
+        """Remember the best weights; write last.pt, then best.pt (if improved), then history."""
+        self.records.append(record)
+        if record.best:
+            self._best_state = {k: {n: t.detach().clone() for n, t in sd.items()} for k, sd in self._weights().items()}
+        if self.run_dir is None:
+            return
+        history = [r.to_dict() for r in self.records]
+        save_checkpoint(self.run_dir / LAST, {
+            "format": FORMAT,
+            "meta": self.meta,
+            "epoch": record.epoch,
+            **self._weights(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "early_stopping": self.early_stopping.state_dict(),
+            "rng": capture_rng_state(self._generators()),
+            "history": history,
+            "step": self.step,
+            "train_seconds": self._train_seconds,
+        })
+        if record.best:
+            self._save_best()
+        save_json(self.run_dir / HISTORY, history)
+
+    def _save_best(self) -> None:
+        assert self.run_dir is not None and self._best_state is not None
+        best_epoch = self.early_stopping.best_epoch
+        save_checkpoint(self.run_dir / BEST, {
+            "format": FORMAT,
+            "meta": self.meta,
+            "epoch": best_epoch,
+            **self._best_state,
+            "history": [r.to_dict() for r in self.records[:best_epoch]],
+        })
+
+    def _load_last(self) -> bool:
+        """Restore everything from ``run_dir/last.pt``; False when there is none."""
+        assert self.run_dir is not None
+        path = self.run_dir / LAST
+        if not path.is_file():
+            return False
+        state = read_checkpoint(path)
+        self._check_compatible(state["meta"], path)
+        self.model.load_state_dict(state["model"])
+        self.mixer.load_state_dict(state["mixer"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.early_stopping.load_state_dict(state["early_stopping"])
+        self.early_stopping.patience = self.config.patience
+        self.records = [EpochRecord.from_dict(r) for r in state["history"]]
+        self.step = int(state["step"])
+        self._train_seconds = float(state["train_seconds"])
+        restore_rng_state(state["rng"], self._generators())
+        self._best_state = self._find_best_state(state)
+        return True
+
+    def _find_best_state(self, last: dict[str, Any]) -> dict[str, dict[str, Tensor]] | None:
+        """The best epoch's weights: from best.pt, or from last.pt when that epoch was the best.
+
+        last.pt is written before best.pt, so an interruption between the two leaves a best.pt one
+        improvement behind; the weights it misses are then last.pt's own.
+        """
+        best_epoch = self.early_stopping.best_epoch
+        if best_epoch == 0:
+            return None
+        if best_epoch == last["epoch"]:
+            self._best_state = {"model": last["model"], "mixer": last["mixer"]}
+            self._save_best()  # best.pt may lag one improvement behind: bring it up to date
+            return self._best_state
+        best = read_checkpoint(self.run_dir / BEST)
+        if best["epoch"] != best_epoch:
+            raise ValueError(
+                f"{self.run_dir / BEST} holds epoch {best['epoch']}, but {self.run_dir / LAST} says the best "
+                f"epoch is {best_epoch}; the run folder is inconsistent (start afresh with resume=False)"
+            )
+        return {"model": best["model"], "mixer": best["mixer"]}
+
+    def _check_compatible(self, stored: dict[str, Any], path: Path) -> None:
+        """Refuse to resume a checkpoint of another model, mixer or recipe."""
+        for key in ("backbone", "mixer"):
+            if stored[key] != self.meta[key]:
+                raise ValueError(f"{path} was trained with {key} {stored[key]!r}, not {self.meta[key]!r}")
+        now = self.config.to_dict()
+        changed = sorted(k for k, v in stored["train_config"].items() if now.get(k) != v and k not in RESUMABLE_CHANGES)
+        if changed:
+            detail = ", ".join(f"{k}: {stored['train_config'][k]!r} -> {now.get(k)!r}" for k in changed)
+            raise ValueError(f"{path} was trained with other settings ({detail}); resume with the same ones")
+
+    def _finish(self, interrupted: bool) -> FitResult:
+        """Restore the best weights (if an epoch finished) and score them on valid and test."""
+        if self._best_state is not None:
+            self.model.load_state_dict(self._best_state["model"])
+            self.mixer.load_state_dict(self._best_state["mixer"])
+        valid_metrics, _ = self.evaluate("valid")
+        test_metrics, _ = self.evaluate("test")
+        epochs = len(self.records)
+        return FitResult(
+            history=self.history,
+            best_epoch=self.early_stopping.best_epoch,
+            epochs=epochs,
+            train_seconds=self._train_seconds,
+            valid_metrics=valid_metrics,
+            test_metrics=test_metrics,
+            stopped_early=self.early_stopping.should_stop and epochs < self.config.max_epochs,
+            interrupted=interrupted,
+        )
+
+
+def describe_run(model: Backbone, mixer: Mixer, data: Dataset, config: TrainConfig, given: dict[str, Any]) -> dict[str, Any]:
+    """What a checkpoint needs to rebuild the run: names, settings, spec (plain types only)."""
+    known = {"backbone", "mixer", "model_config", "mixer_config", "data_source"}
+    unknown = set(given) - known
+    if unknown:
+        raise TypeError(f"Trainer meta: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+    return {
+        "backbone": given.get("backbone", model.name),
+        "mixer": given.get("mixer", mixer.name),
+        "model_config": dict(given.get("model_config", _config_of(model))),
+        "mixer_config": dict(given.get("mixer_config", _config_of(mixer))),
+        "data_source": given.get("data_source", data.source),
+        "spec": data.spec.to_dict(),
+        "train_config": config.to_dict(),
+        "msmix_version": msmix.__version__,
+        "torch_version": str(torch.__version__),
+    }
+
+
+def _config_of(module: torch.nn.Module) -> dict[str, Any]:
+    """A module's settings when it keeps them as a dataclass ``config``; else none."""
+    config = getattr(module, "config", None)
+    return dataclasses.asdict(config) if dataclasses.is_dataclass(config) else {}

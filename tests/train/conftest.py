@@ -1,0 +1,35 @@
+"""Fixtures of the trainer tests: the ``_tiny`` backbone registered for the session, tiny data,
+and one CPU thread per test (these tensors are far too small to gain from more)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import torch
+
+from msmix.data import Dataset
+from msmix.models import Backbone
+from msmix.models import base as models_base
+from tiny_setup import TinyBackbone, make_dataset
+
+
+@pytest.fixture(scope="session", autouse=True)
+def tiny_backbone() -> Iterator[type[Backbone]]:
+    """Register ``_tiny`` for this test session only."""
+    models_base.register_backbone("_tiny")(TinyBackbone)
+    yield TinyBackbone
+    models_base._REGISTRY.pop("_tiny", None)
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def tiny_data() -> Dataset:
+    return make_dataset()

@@ -1,0 +1,51 @@
+"""TrainConfig: validation, round trips, and the backbone's published recipe as defaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from msmix.train import TrainConfig
+from tiny_setup import TINY_RECIPE
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "expected"),
+    [
+        ("max_epochs", 0, "max_epochs must be an integer >= 1"),
+        ("batch_size", 2.5, "batch_size must be an integer >= 1"),
+        ("patience", -1, "patience must be an integer >= 0"),
+        ("lr", 0.0, "lr must be a positive number"),
+        ("clip_norm", -1.0, "clip_norm must be None or a positive number"),
+        ("optimizer", "sgd", "optimizer must be one of"),
+        ("loss", "huber", "loss must be one of"),
+        ("scheduler", "step", "scheduler must be one of"),
+        ("device", "tpu", "device must be one of"),
+        ("plateau_factor", 1.0, "plateau_factor must be a number in"),
+        ("compile", "yes", "compile must be True or False"),
+    ],
+)
+def test_bad_settings_are_named(setting, value, expected):
+    with pytest.raises(ValueError, match=expected) as error:
+        TrainConfig(**{setting: value})
+    assert repr(value) in str(error.value)
+
+
+def test_round_trip_through_plain_dict():
+    config = TrainConfig(lr=5e-4, scheduler="cosine", warmup_epochs=2, clip_value=0.6)
+    assert TrainConfig.from_dict(config.to_dict()) == config
+
+
+def test_unknown_keys_are_refused_with_the_known_ones():
+    with pytest.raises(TypeError, match="unknown settings \\['epochs'\\].*max_epochs"):
+        TrainConfig.from_dict({"epochs": 3})
+
+
+def test_for_backbone_starts_from_the_recipe_then_overrides():
+    config = TrainConfig.for_backbone("_tiny", "mosi", lr=0.5)
+    assert config.lr == 0.5
+    for key, value in TINY_RECIPE.items():
+        if key != "lr":
+            assert getattr(config, key) == value
+    assert config.mix_weight == TrainConfig().mix_weight
+    with pytest.raises(KeyError, match="unknown backbone"):
+        TrainConfig.for_backbone("no-such-model", "mosi")
