@@ -11,6 +11,7 @@ from workbench.errors_panel import ErrorsPanel, errors_panel
 from workbench.latent_panel import LatentPanel, latent_panel
 from workbench.sass_panel import SassExplorer, sass_explorer
 from workbench.sig_panel import SigExplorer, sig_explorer
+from workbench.sources import LatentBatch, encode_sample
 from workbench.training_panel import TrainingPanel, training_panel
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "ComparisonPanel",
     "DataPanel",
     "ErrorsPanel",
+    "LatentBatch",
     "LatentPanel",
     "SassExplorer",
     "SigExplorer",
@@ -25,6 +27,7 @@ __all__ = [
     "attribution_panel",
     "comparison_panel",
     "data_panel",
+    "encode_sample",
     "errors_panel",
     "latent_panel",
     "sass_explorer",

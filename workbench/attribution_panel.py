@@ -51,6 +51,8 @@ class AttributionPanel(Panel):
         attribution: the current ``msmix.attribution.Attribution``.
     """
 
+    css_name = "attribution"
+
     def __init__(self, model: Backbone, sample: LatentBatch, mix: MixResult, note: str, method: str,
                  n_steps: int, source: str = "") -> None:
         super().__init__()

@@ -43,6 +43,8 @@ class ComparisonPanel(Panel):
         scores: the radar's normalised scores (method x axis); mmsa: MMSA's results (long form) or None.
     """
 
+    css_name = "comparison"
+
     def __init__(self, results: pd.DataFrame, mmsa: pd.DataFrame | None, metric: str, baseline: str,
                  percent: bool) -> None:
         super().__init__()

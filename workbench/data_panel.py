@@ -32,6 +32,8 @@ class DataPanel(Panel):
         dataset: the Dataset shown.
     """
 
+    css_name = "data"
+
     def __init__(self, dataset: Dataset) -> None:
         super().__init__()
         self.dataset = dataset

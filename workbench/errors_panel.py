@@ -36,6 +36,8 @@ class ErrorsPanel(Panel):
         worst: DataFrame behind the table (index: position in the split); attribution: their Attribution.
     """
 
+    css_name = "errors"
+
     def __init__(self, model: Backbone, dataset: Dataset, split: str, count: int, method: str, n_steps: int,
                  note: str) -> None:
         super().__init__()

@@ -44,6 +44,8 @@ class LatentPanel(Panel):
         embedding: (B + k, 2) t-SNE coordinates, originals first; sample, mix: what is projected.
     """
 
+    css_name = "latent"
+
     def __init__(self, sample: LatentBatch, mix: MixResult, note: str, perplexity: int, source: str = "") -> None:
         super().__init__()
         self.sample, self.mix = sample, mix

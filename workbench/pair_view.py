@@ -9,19 +9,22 @@ polarity-conflict rates of the selection and of a random pairing.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 from torch import Tensor
 
+from msmix.data.dataset import Dataset
 from msmix.mixing import sampling
-from msmix.mixing.base import MixResult
+from msmix.mixing.base import Mixer, MixResult
 from msmix.mixing.diagnostics import polarity_conflict_rate, random_pairing_conflict_rate
 from msmix.mixing.msmix import PRESETS, MSMixConfig
 from msmix.mixing.pairs import pair_result
 from msmix.mixing.sass import PairSelection, normalize_offdiagonal, select_pairs, similarity_matrix
 from msmix.mixing.sig import label_ratio, mixing_ratios
+from workbench.sources import LatentBatch, encode_sample, intensities_of, load_data, resolve_model, resolve_msmix
 
 
 @dataclass
@@ -91,6 +94,42 @@ def pair_view(
         conflict_candidates=polarity_conflict_rate(labels, candidates[:, 0], candidates[:, 1]),
         conflict_random=random_pairing_conflict_rate(labels),
     )
+
+
+@dataclass
+class PairInputs:
+    """What the SASS and SIG panels start from: a batch of latents, its intensities, the settings."""
+
+    sample: LatentBatch
+    intensities: dict[str, Tensor]
+    config: MSMixConfig
+    note: str
+    source: str
+
+
+def prepare(
+    model: Any,
+    data: Dataset | str,
+    mixer: Mixer | None,
+    split: str,
+    batch_size: int,
+    seed: int,
+    settings: dict[str, Any],
+) -> PairInputs:
+    """Encode a batch (or take a ``LatentBatch`` as given), pick the MS-Mix mixer, apply the settings."""
+    if isinstance(model, LatentBatch):
+        sample, trained, what, source = model, None, "latents as given", ""
+    else:
+        dataset = load_data(data, model)
+        found = resolve_model(model, dataset.spec, seed)
+        sample = encode_sample(found.model, dataset, split, batch_size, seed)
+        trained, what, source = found.mixer, found.description, dataset.source
+    dims = {m: z.shape[-1] for m, z in sample.latents.items()}
+    msmix_mixer, whose = resolve_msmix(dims, sample.spec, mixer, trained, seed)
+    note = (f"{html.escape(what)}; {whose}; {len(sample)} samples of the {sample.split} split"
+            + ("" if isinstance(model, LatentBatch) else f" (seed {seed})") + ".")
+    return PairInputs(sample, intensities_of(msmix_mixer, sample), with_settings(msmix_mixer.config, **settings),
+                      note, source)
 
 
 def with_settings(config: MSMixConfig, **settings: Any) -> MSMixConfig:

@@ -8,7 +8,6 @@ that of a random pairing of the same batch.
 
 from __future__ import annotations
 
-import html
 from dataclasses import replace
 from typing import Any
 
@@ -25,8 +24,8 @@ from msmix.mixing.sig import adaptive_ratio, normalized_intensity
 from workbench._panel import Panel
 from workbench._style import HEATMAP_SCALE, MIXED, NEUTRAL, POSITIVE
 from workbench.figures import live_figure
-from workbench.pair_view import PairView, pair_view, with_settings
-from workbench.sources import LatentBatch, encode_sample, intensities_of, load_data, resolve_model, resolve_msmix
+from workbench.pair_view import PairView, pair_view, prepare
+from workbench.sources import LatentBatch
 
 
 class SassExplorer(Panel):
@@ -41,6 +40,8 @@ class SassExplorer(Panel):
         conflict_figure: FigureWidget; bars of the conflict rates (candidates, drawn, random).
         view: the current ``PairView``; sample: the ``LatentBatch`` shown.
     """
+
+    css_name = "sass"
 
     def __init__(self, sample: LatentBatch, intensities: dict, config: MSMixConfig, note: str, source: str = "") -> None:
         super().__init__()
@@ -191,21 +192,17 @@ def sass_explorer(
     """Explore SASS on one batch: ``workbench.sass_explorer("tfn", "toy", threshold=0.3)``.
 
     Args:
-        model: a backbone name (fresh model), a Backbone, or a LoadedRun / training panel.
+        model: a backbone name (fresh model), a Backbone, a LoadedRun / training panel, or a
+            ``LatentBatch`` from ``workbench.encode_sample`` (then ``data``, ``split``,
+            ``batch_size`` are not used).
         data: a Dataset, or a source for ``msmix.data.load``.
         mixer: an MS-Mix mixer whose intensity predictors give the hover ratios (default: the
             model's own if it was trained with MS-Mix, else a fresh one).
         split, batch_size, seed: which samples to draw (ordered by label in the display).
         **settings: MS-Mix settings to start from (``preset``, ``threshold``, ``pair_mode``, ...).
     """
-    dataset = load_data(data, model)
-    source = resolve_model(model, dataset.spec, seed)
-    msmix_mixer, whose = resolve_msmix(source, dataset.spec, mixer, seed)
-    config = with_settings(msmix_mixer.config, **settings)
-    sample = encode_sample(source.model, dataset, split, batch_size, seed)
-    intensities = intensities_of(msmix_mixer, sample)
-    note = f"{html.escape(source.description)}; {whose}; {len(sample)} samples of the {split} split (seed {seed})."
-    return SassExplorer(sample, intensities, config, note, dataset.source)
+    given = prepare(model, data, mixer, split, batch_size, seed, settings)
+    return SassExplorer(given.sample, given.intensities, given.config, given.note, given.source)
 
 
 def _percent(rate: float) -> str:

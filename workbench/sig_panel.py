@@ -22,8 +22,8 @@ from msmix.mixing.sig import LABEL_RATIO_MODES, normalized_intensity
 from workbench._panel import Panel
 from workbench._style import MIXED, MODALITY_COLOURS, NEUTRAL, shorten
 from workbench.figures import live_figure
-from workbench.pair_view import PairView, pair_view, with_settings
-from workbench.sources import LatentBatch, encode_sample, intensities_of, load_data, resolve_model, resolve_msmix
+from workbench.pair_view import PairView, pair_view, prepare
+from workbench.sources import LatentBatch
 
 RATIO_BINS = {"start": 0.0, "end": 1.0, "size": 0.05}
 
@@ -40,6 +40,8 @@ class SigExplorer(Panel):
         intensity_figure: one scatter per modality, intensity (y) against label (x).
         view: the current ``PairView``; sample: the ``LatentBatch`` shown; intensities: per modality (B,).
     """
+
+    css_name = "sig"
 
     def __init__(self, sample: LatentBatch, intensities: dict, config: MSMixConfig, note: str, source: str = "") -> None:
         super().__init__()
@@ -151,12 +153,6 @@ def sig_explorer(
     Arguments as in ``workbench.sass_explorer``; ``**settings`` are MS-Mix settings (``alpha``,
     ``label_ratio``, ``threshold``, ...) the pairs and ratios start from.
     """
-    dataset = load_data(data, model)
-    source = resolve_model(model, dataset.spec, seed)
-    msmix_mixer, whose = resolve_msmix(source, dataset.spec, mixer, seed)
-    config = with_settings(msmix_mixer.config, **settings)
-    sample = encode_sample(source.model, dataset, split, batch_size, seed)
-    intensities = intensities_of(msmix_mixer, sample)
-    note = f"{html.escape(source.description)}; {whose}; {len(sample)} samples of the {split} split (seed {seed})."
-    return SigExplorer(sample, intensities, config, note, dataset.source)
+    given = prepare(model, data, mixer, split, batch_size, seed, settings)
+    return SigExplorer(given.sample, given.intensities, given.config, given.note, given.source)
 

@@ -105,17 +105,20 @@ def resolve_model(source: Any, spec: DataSpec, seed: int = 0) -> ModelSource:
     )
 
 
-def resolve_msmix(source: ModelSource, spec: DataSpec, mixer: Mixer | None = None, seed: int = 0) -> tuple[Mixer, str]:
+def resolve_msmix(
+    dims: dict[str, int], spec: DataSpec, mixer: Mixer | None = None, trained: Mixer | None = None, seed: int = 0
+) -> tuple[Mixer, str]:
     """An MS-Mix mixer whose intensity predictors the SASS and SIG panels use, and a line saying whose.
 
-    Order of preference: the mixer given, the one that came with the model, a fresh one (seeded).
+    Order of preference: the mixer given, the one the model was trained with, a fresh one (seeded)
+    for latents of sizes ``dims``.
     """
-    for candidate, what in ((mixer, "given"), (source.mixer, "trained")):
+    for candidate, what in ((mixer, "given"), (trained, "trained")):
         if candidate is not None and getattr(candidate, "name", "") == "msmix":
             return candidate, f"{what} MS-Mix intensity predictors"
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        fresh = msmix.mixing.create("msmix", dims=dict(source.model.latent_dims), label_range=spec.label_range)
+        fresh = msmix.mixing.create("msmix", dims=dict(dims), label_range=spec.label_range)
     return fresh, f"fresh (untrained) MS-Mix intensity predictors, seed {seed}"
 
 

@@ -56,6 +56,8 @@ class TrainingPanel(Panel):
         row: the last results row; loaded: the LoadedRun after ``load``; error: the last failure.
     """
 
+    css_name = "training"
+
     def __init__(self, data: Dataset | str, out_dir: str | Path | None, defaults: dict[str, Any]) -> None:
         super().__init__()
         self.data, self.out_dir = data, out_dir

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from msmix.mixing.msmix import MSMix
-from workbench import sass_explorer
+from workbench import encode_sample, sass_explorer
 from workbench.pair_view import pair_view
 
 
@@ -155,3 +155,13 @@ def test_a_registered_backbone_on_the_demo_data() -> None:
     assert panel.sample.batch.audio.shape[1] == 1 and panel.sample.batch.vision.shape[1] == 1
     assert "fresh lmf (untrained" in panel.children[1].value and "SYNTHETIC" in panel.children[0].value
     assert shown_count(panel) == len(passing_pairs(reference_similarity(panel), 0.5, ordered=False))
+
+
+def test_takes_latents_as_given_and_tags_widgets_for_browsers(backbone, dataset) -> None:
+    sample = encode_sample(backbone, dataset, "valid", size=10, seed=1)
+    panel = sass_explorer(sample, threshold=0.6)
+    assert panel.sample is sample and "latents as given" in panel.children[1].value
+    assert "msmix-sass" in panel._dom_classes
+    assert "msmix-sass-threshold" in panel.threshold._dom_classes
+    assert "msmix-sass-pair-count" in panel.pair_count._dom_classes
+    assert "msmix-sass-heatmap" in panel.heatmap._dom_classes
