@@ -31,6 +31,9 @@ with the validation ``do_test`` call, which is wrapped to record the time and to
 after ``--epochs`` epochs. The first epoch is reported but left out of the median. Both wall-clock
 and this process's CPU seconds per epoch are printed: on a machine shared with other work the wall
 time grows with the load and the CPU time far less (with ``--threads 1`` it is the cleaner figure).
+On such a machine also set ``OMP_WAIT_POLICY=PASSIVE`` (for both sides of a comparison): with more
+than one thread, OpenMP's spinning threads otherwise fight the other work and an epoch can take
+four times longer.
 DataLoader workers default to 0, which on a 2-core machine beats MMSA_run's 4. Progress bars are
 off unless ``--progress`` is given (their cost, if anything, flatters MMSA).
 """
