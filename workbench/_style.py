@@ -7,6 +7,7 @@ distinguishable for every reader.
 from __future__ import annotations
 
 import html
+import re
 
 import plotly.graph_objects as go
 
@@ -38,7 +39,10 @@ def template() -> go.layout.Template:
 def data_label(spec: DataSpec) -> str:
     """A short name for titles; says SYNTHETIC for the generated demo data."""
     name = spec.name or spec.kind
-    return f"{name} (SYNTHETIC demo data)" if spec.synthetic else name
+    if not spec.synthetic:
+        return name
+    base = re.sub(r"\s*\(synthetic\)", "", name, flags=re.IGNORECASE).strip() or spec.kind
+    return f"{base} (SYNTHETIC demo data)"
 
 
 def source_label(data: str) -> str:

@@ -94,8 +94,9 @@ class AttributionPanel(Panel):
         n = len(self.attribution)
         names = self._names()
         with self.bars.batch_update():
+            hover = self._hover()
             for trace in self.bars.data:
-                trace.x, trace.y = names, self.attribution.totals()[trace.name].numpy()
+                trace.x, trace.y, trace.hovertext = names, self.attribution.totals()[trace.name].numpy(), hover
             what = "input features" if self.space.value == ORIGINAL else "mixed latents"
             set_title(self.bars, f"{METHOD_NAMES[self.method.value]} on the {what}: summed per modality",
                       self.sample_batch.spec)
@@ -103,9 +104,14 @@ class AttributionPanel(Panel):
         self._draw_sample()
 
     def _names(self) -> list[str]:
+        """Bar labels: the sample's number (its id and text are in the hover)."""
+        prefix = "" if self.space.value == ORIGINAL else "mixed "
+        return [f"{prefix}{i}" for i in range(len(self.attribution))]
+
+    def _hover(self) -> list[str]:
         if self.space.value == ORIGINAL:
-            return [f"{i}: {sid}" for i, sid in enumerate(self.sample_batch.ids)]
-        return [f"mixed {r}" for r in range(self.mix.k)]
+            return [self.sample_batch.describe(i, 60) for i in range(len(self.attribution))]
+        return [f"mixed label {float(y):+.2f}" for y in self.mix.labels]
 
     def _draw_sample(self) -> None:
         attr, i = self.attribution, min(int(self.sample.value), len(self.attribution) - 1)
@@ -142,8 +148,10 @@ class AttributionPanel(Panel):
         figure = live_figure("Attribution per modality", "sample", "summed attribution", self.sample_batch.spec,
                              height=360)
         for m in self.sample_batch.latents:
-            figure.add_bar(name=m, marker_color=MODALITY_COLOURS.get(m))
+            figure.add_bar(name=m, marker_color=MODALITY_COLOURS.get(m),
+                           hovertemplate="%{hovertext}<br>%{y:+.4f}<extra>%{fullData.name}</extra>")
         figure.update_layout(barmode="group")
+        figure.update_xaxes(type="category")
         return figure
 
     def _heatmap(self) -> go.FigureWidget:

@@ -26,7 +26,7 @@ class DataPanel(Panel):
     Attributes:
         split: ToggleButtons choosing the split whose labels are drawn.
         label: Dropdown: the sentiment label, or a per-modality label where the data set has them (CH-SIMS).
-        bins: IntSlider, number of histogram bins over the label range.
+        bins: IntSlider, number of histogram bins over the label range (one centred on each end and on 0).
         summary: HTML with ``Dataset.summary()``; table: HTML with ``msmix.data.describe`` per split.
         figure: FigureWidget, one histogram trace per label sign (negative, neutral, positive).
         dataset: the Dataset shown.
@@ -42,7 +42,7 @@ class DataPanel(Panel):
         self.split = widgets.ToggleButtons(options=list(SPLITS), value="train", description="split")
         self.label = widgets.Dropdown(options=[SENTIMENT, *extra], value=SENTIMENT, description="label",
                                       disabled=not extra)
-        self.bins = widgets.IntSlider(value=24, min=4, max=60,
+        self.bins = widgets.IntSlider(value=25, min=3, max=61, step=2,
                                       description="bins", continuous_update=False)
         self.summary = widgets.HTML(f"<pre style='margin:0'>{html.escape(dataset.summary())}</pre>")
         self.table = widgets.HTML(_describe_html(dataset))
@@ -63,11 +63,11 @@ class DataPanel(Panel):
     def refresh(self) -> None:
         y = self.labels()
         r = self.dataset.spec.label_range
-        size = 2 * r / int(self.bins.value)
+        size = 2 * r / (int(self.bins.value) - 1)  # bins centred on -r, ..., 0, ..., r
         with self.figure.batch_update():
             for trace, sign in zip(self.figure.data, (-1, 0, 1)):
                 trace.x = y[(y.sign() == sign)].numpy()
-                trace.xbins = {"start": -r, "end": r + 1e-9, "size": size}
+                trace.xbins = {"start": -r - size / 2, "end": r + size / 2, "size": size}
             what = "labels" if self.label.value == SENTIMENT else f"{self.label.value} labels"
             set_title(self.figure, f"{what.capitalize()} of the {self.split.value} split (n = {len(y)})",
                       self.dataset.spec)
@@ -78,7 +78,7 @@ class DataPanel(Panel):
             figure.add_histogram(name=SIGN_NAMES[sign], marker_color=SIGN_COLOURS[sign], opacity=0.85)
         r = self.dataset.spec.label_range
         figure.update_layout(barmode="stack", bargap=0.05)
-        figure.update_xaxes(range=[-r, r])
+        figure.update_xaxes(range=[-r * 1.05, r * 1.05])
         return figure
 
 

@@ -87,11 +87,13 @@ class ErrorsPanel(Panel):
         self._draw()
 
     def _draw(self) -> None:
-        names = [f"{r}: {i}" for r, i in zip(self.worst["rank"], self.worst["id"])]
+        names = [str(r) for r in self.worst["rank"]]
+        hover = [f"{html.escape(i)} (y = {y:+.2f}, prediction {p:+.2f}): {shorten(t, 60)}" for i, y, p, t
+                 in zip(self.worst["id"], self.worst["label"], self.worst["prediction"], self.worst["text"])]
         totals = self.attribution.totals()
         with self.figure.batch_update():
             for trace in self.figure.data:
-                trace.x, trace.y = names, totals[trace.name].numpy()
+                trace.x, trace.y, trace.hovertext = names, totals[trace.name].numpy(), hover
             set_title(self.figure, f"Worst {len(names)} predictions on {self.split.value}: attribution per modality "
                       f"({self.method.value})", self.dataset.spec)
         shown = self.worst.copy()
@@ -102,11 +104,13 @@ class ErrorsPanel(Panel):
         self.table.value = shown.style.format(formats).hide(axis="index").to_html()
 
     def _figure(self) -> go.FigureWidget:
-        figure = live_figure("Worst predictions", "sample (rank: id)", "summed attribution", self.dataset.spec,
-                             height=360)
+        figure = live_figure("Worst predictions", "rank (1 = largest error)", "summed attribution",
+                             self.dataset.spec, height=380)
         for m in MODALITIES:
-            figure.add_bar(name=m, marker_color=MODALITY_COLOURS[m])
+            figure.add_bar(name=m, marker_color=MODALITY_COLOURS[m],
+                           hovertemplate="%{hovertext}<br>%{y:+.4f}<extra>%{fullData.name}</extra>")
         figure.update_layout(barmode="group")
+        figure.update_xaxes(type="category")
         return figure
 
 

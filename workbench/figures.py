@@ -22,8 +22,9 @@ def live_figure(
         title={"text": titled(title, spec), "x": 0.02, "xanchor": "left", "font": {"size": 15}},
         height=height,
         width=width,
-        margin={"l": 60, "r": 20, "t": 60, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        margin={"l": 60, "r": 20, "t": 60, "b": 100},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0.0,
+                "traceorder": "normal"},
     )
     figure.update_xaxes(title_text=x_title)
     figure.update_yaxes(title_text=y_title)

@@ -148,7 +148,8 @@ class SassExplorer(Panel):
         )
         figure.add_scatter(mode="markers", name="candidate", hoverinfo="skip",
                            marker={"symbol": "square-open", "size": 7, "color": "white", "line": {"width": 1}})
-        figure.add_scatter(mode="markers", name="drawn", marker={"symbol": "x", "size": 9, "color": MIXED},
+        figure.add_scatter(mode="markers", name="drawn",
+                           marker={"symbol": "x", "size": 9, "color": "black", "line": {"width": 1, "color": "white"}},
                            hovertemplate="%{text}<extra>drawn pair</extra>")
         figure.update_yaxes(autorange="reversed", scaleanchor="x")
         for edge in _sign_edges(s.labels.numpy()):

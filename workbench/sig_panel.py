@@ -25,7 +25,7 @@ from workbench.figures import live_figure
 from workbench.pair_view import PairView, pair_view, prepare
 from workbench.sources import LatentBatch
 
-RATIO_BINS = {"start": 0.0, "end": 1.0, "size": 0.05}
+RATIO_BINS = {"start": 0.0, "end": 1.0, "size": 0.1}
 
 
 class SigExplorer(Panel):
@@ -107,9 +107,9 @@ class SigExplorer(Panel):
         figure = live_figure("Mixing ratios of the drawn pairs (weight of parent a)", "ratio", "pairs",
                              self.sample.spec, width=560)
         for m in self.intensities:
-            figure.add_histogram(name=m, xbins=RATIO_BINS, marker_color=MODALITY_COLOURS.get(m), opacity=0.6)
-        figure.add_histogram(name="label", xbins=RATIO_BINS, marker_color=NEUTRAL, opacity=0.6)
-        figure.update_layout(barmode="overlay")
+            figure.add_histogram(name=m, xbins=RATIO_BINS, marker_color=MODALITY_COLOURS.get(m))
+        figure.add_histogram(name="label", xbins=RATIO_BINS, marker_color=NEUTRAL)
+        figure.update_layout(barmode="group", bargap=0.15)
         figure.update_xaxes(range=[0, 1])
         return figure
 

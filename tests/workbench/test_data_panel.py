@@ -24,11 +24,13 @@ def test_split_toggle_redraws_the_labels(dataset) -> None:
         assert f"n = {len(labels)}" in panel.figure.layout.title.text
 
 
-def test_bins_cover_the_label_range(dataset) -> None:
+def test_bins_are_centred_on_the_range_ends_and_zero(dataset) -> None:
     panel = data_panel(dataset)
-    panel.bins.value = 12
+    panel.bins.value = 13
     bins = panel.figure.data[0].xbins
-    assert bins.start == -3.0 and bins.size == pytest.approx(0.5)
+    assert bins.size == pytest.approx(0.5)
+    centres = bins.start + bins.size / 2 + bins.size * np.arange(13)
+    np.testing.assert_allclose(centres[[0, 6, 12]], [-3.0, 0.0, 3.0], atol=1e-9)
 
 
 def test_says_synthetic_and_sizes(dataset) -> None:
