@@ -1,7 +1,21 @@
 """The msmix workbench: interactive panels (ipywidgets + plotly) over public msmix functions.
 
 Each function returns one displayable widget whose important controls and figures are
-attributes, so a notebook, a test or a browser can drive it.
+attributes, so a notebook, a test or a browser can drive it. A model may be given as a backbone
+name (a fresh model), a Backbone, a LoadedRun (``msmix.load_checkpoint``) or the training panel::
+
+    import workbench
+    workbench.data_panel("toy")
+    run = workbench.training_panel("toy", backbone="tfn", mixer="msmix")
+    run.train_now()                       # or click Train: it trains in the background
+    workbench.sass_explorer(run, "toy")   # threshold, preset, kept pairs, polarity conflicts
+    workbench.sig_explorer(run, "toy")    # mixing ratios, alpha, intensities against labels
+    workbench.attribution_panel(run, "toy")
+    workbench.errors_panel(run, "toy")
+    workbench.latent_panel(run, "toy")
+    workbench.comparison_panel("runs/results.csv", mmsa="mosi.csv")
+
+Every display of the generated demo data says it is SYNTHETIC.
 """
 
 from workbench.attribution_panel import AttributionPanel, attribution_panel
