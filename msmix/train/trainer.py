@@ -130,7 +130,8 @@ class Trainer:
         self._callbacks.add(event, fn)
 
     def stop(self) -> None:
-        """Ask a running ``fit`` to return after the current batch (safe from any thread)."""
+        """Ask a running ``fit`` to return after the current batch, or before the next epoch if it
+        is validating (safe from any thread). The best weights so far are restored and tested."""
         self._stop_flag.set()
 
     def fit(self, resume: bool = False) -> FitResult:
@@ -157,7 +158,7 @@ class Trainer:
         )
         with epochs_bar:
             while not self._finished():
-                record = self._run_epoch()
+                record = None if self._stop_flag.is_set() else self._run_epoch()
                 if record is None:
                     interrupted = True
                     break
