@@ -21,7 +21,7 @@ from msmix.mixing.base import Mixer, MixResult
 from msmix.models.base import Backbone
 from workbench._panel import Panel
 from workbench._style import DIVERGING_SCALE, MODALITY_COLOURS
-from workbench.figures import live_figure, set_title
+from workbench.figures import live_figure, set_title, with_gaps
 from workbench.sources import (
     LatentBatch,
     device_of,
@@ -124,7 +124,7 @@ class AttributionPanel(Panel):
         limit = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0
         axis = "time step" if self.space.value == ORIGINAL else "token (1 for vector latents)"
         with self.heatmap.batch_update():
-            self.heatmap.data[0].z, self.heatmap.data[0].y = z, rows
+            self.heatmap.data[0].z, self.heatmap.data[0].y = with_gaps(z), rows
             self.heatmap.data[0].x = np.arange(steps)
             self.heatmap.data[0].zmin, self.heatmap.data[0].zmax = -limit or -1.0, limit or 1.0
             self.heatmap.layout.xaxis.title.text = axis

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 
 from msmix.data.spec import DataSpec
@@ -44,3 +45,13 @@ def titled(title: str, spec: DataSpec | str | None) -> str:
 
 def set_title(figure: go.FigureWidget, title: str, spec: DataSpec | str | None = None) -> None:
     figure.layout.title.text = titled(title, spec)
+
+
+def with_gaps(values: np.ndarray) -> list:
+    """``values`` as nested lists with None where they are NaN.
+
+    Plotly leaves a gap at None just as at NaN, but NaN is not valid JSON: a FigureWidget holding it
+    makes jupyter_client warn on every update (and newer versions refuse the message).
+    """
+    values = np.asarray(values, dtype=float)
+    return np.where(np.isnan(values), None, values).tolist()

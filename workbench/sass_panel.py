@@ -23,7 +23,7 @@ from msmix.mixing.sass import PAIR_MODES
 from msmix.mixing.sig import adaptive_ratio, normalized_intensity
 from workbench._panel import Panel
 from workbench._style import HEATMAP_SCALE, MIXED, NEUTRAL, POSITIVE
-from workbench.figures import live_figure
+from workbench.figures import live_figure, with_gaps
 from workbench.pair_view import PairView, pair_view, prepare
 from workbench.sources import LatentBatch
 
@@ -172,7 +172,7 @@ class SassExplorer(Panel):
         cand = view.selection.candidate_mask.nonzero().numpy()
         a, b = view.selection.index_a.numpy(), view.selection.index_b.numpy()
         with self.heatmap.batch_update():
-            self.heatmap.data[0].z = z
+            self.heatmap.data[0].z = with_gaps(z)
             self.heatmap.data[1].x, self.heatmap.data[1].y = cand[:, 1], cand[:, 0]
             self.heatmap.data[2].x, self.heatmap.data[2].y = b, a
             self.heatmap.data[2].text = _pair_hover(s, view)
