@@ -21,7 +21,7 @@ from msmix.experiment.results import METRIC_COLUMNS
 from workbench._panel import Panel
 from workbench._style import COLOURWAY, NEGATIVE, source_label
 from workbench.export import bar_figure, latex_table, save_figure
-from workbench.figures import live_figure, set_title
+from workbench.figures import live_figure, set_title, with_gaps
 from workbench.mmsa_results import mmsa_wide, read_mmsa_results
 from workbench.radar import LOWER_IS_BETTER, SCALES, normalised_scores, radar_figure
 
@@ -134,7 +134,7 @@ class ComparisonPanel(Panel):
         with self.radar.batch_update():
             self.radar.data = ()
             for i, (method, row) in enumerate(self.scores.iterrows()):
-                values = row.tolist()
+                values = with_gaps(row.to_numpy(float))
                 self.radar.add_scatterpolar(r=values + values[:1], theta=axes + axes[:1], name=str(method),
                                             mode="lines+markers", line={"color": COLOURWAY[i % len(COLOURWAY)]})
             self.radar.update_polars(radialaxis={"range": [0, 1.05]})

@@ -31,7 +31,7 @@ from msmix.train import Callback, EpochRecord, FitResult, LoadedRun, RunSpec, lo
 from msmix.train.config import DEVICES
 from workbench._panel import Panel
 from workbench._style import NEGATIVE, POSITIVE
-from workbench.figures import live_figure, titled
+from workbench.figures import live_figure, titled, with_gaps
 from workbench.sources import load_data
 
 RESULT_COLUMNS = ("backbone", "mixer", "seed", "epochs", "best_epoch", "train_seconds", "stopped_early", "interrupted")
@@ -245,7 +245,7 @@ class TrainingPanel(Panel):
 
     def _draw_history(self) -> None:
         h = self.history
-        column = lambda name: h[name].tolist() if name in h else []  # noqa: E731
+        column = lambda name: with_gaps(h[name].to_numpy(float)) if name in h else []  # noqa: E731
         epochs = column("epoch")
         with self.loss_figure.batch_update():
             self.loss_figure.data[0].x, self.loss_figure.data[0].y = epochs, column("train_loss")

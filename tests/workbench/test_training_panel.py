@@ -102,3 +102,13 @@ def test_load_a_checkpoint_instead_of_training(trained, dataset, tmp_path) -> No
     panel.load_path.value = str(tmp_path / "missing")
     panel.load_button.click()
     assert "Could not load" in panel.status.value
+
+
+def test_undefined_metrics_are_gaps_not_nan(trained) -> None:
+    """NaN is not valid JSON; a FigureWidget must carry None where a metric is undefined."""
+    history = trained.history.copy()
+    history.loc[0, "valid_Corr"] = float("nan")
+    trained.metric.value = "Corr"
+    trained._show_history(history)
+    assert trained.metric_figure.data[0].y[0] is None
+    assert trained.metric_figure.data[0].y[1] == pytest.approx(history.loc[1, "valid_Corr"])
