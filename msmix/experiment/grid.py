@@ -1,0 +1,186 @@
+"""Sweep configs: read a TOML or JSON file and expand it into one RunSpec per run.
+
+A config names the data sets, backbones, mixers and seeds, and optional setting tables::
+
+    data = "toy"                      # a name or a list: "toy", paths to MMSA pickles
+    backbones = ["tfn", "lmf"]
+    mixers = ["none", "mixup", "msmix"]
+    seeds = [1111, 1112, 1113]        # default [1111]
+    out_dir = "results/toy"           # optional; ``msmix sweep --out`` overrides it
+
+    [train]                           # TrainConfig overrides for every run
+    max_epochs = 5
+    [mixer.msmix]                     # settings of one mixer; a list is swept
+    threshold = [0.2, 0.4]
+    [model.tfn]                       # settings of one backbone
+    post_fusion_dim = 64
+
+A list value is swept (one run per value); to pass a list as a single value, wrap it:
+``dims = [[64, 32]]``. A ``[mixer]`` or ``[model]`` key that is not the name of a mixer or
+backbone of this sweep applies to every one of them, so settings that only some mixers accept
+belong in their own table. JSON configs have the same shape; dotted keys (``"mixer.msmix.threshold"``)
+are accepted there too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import tomllib
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from msmix.experiment.settings import SETTING_GROUPS
+from msmix.train import RunSpec, TrainConfig
+
+class SweepConfigError(ValueError):
+    """A sweep config that cannot be expanded; the message names the key and what was expected."""
+
+
+_LIST_KEYS = ("data", "backbones", "mixers", "seeds")
+_KNOWN_KEYS = (*_LIST_KEYS, "out_dir", *SETTING_GROUPS)
+_PER_NAME = {"mixer": "mixers", "model": "backbones"}
+"""Setting groups that may hold one table per mixer / backbone of the sweep."""
+
+
+def load_sweep_config(path: str | Path) -> dict[str, Any]:
+    """Read a sweep config from a ``.toml`` or ``.json`` file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"sweep config {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix == ".toml":
+            config = tomllib.loads(text)
+        elif path.suffix == ".json":
+            config = json.loads(text)
+        else:
+            raise SweepConfigError(f"sweep config {path}: expected a .toml or .json file, found {path.suffix or 'no suffix'!r}")
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as err:
+        raise SweepConfigError(f"sweep config {path} is not valid {path.suffix[1:].upper()}: {err}") from None
+    if not isinstance(config, dict):
+        raise SweepConfigError(f"sweep config {path}: expected a table of settings, found {type(config).__name__}")
+    return config
+
+
+def expand_grid(config: dict[str, Any]) -> list[RunSpec]:
+    """Every run of a sweep: data x backbone x mixer x setting values x seed, in that order."""
+    config = _nest_dotted_keys(config)
+    unknown = sorted(set(config) - set(_KNOWN_KEYS))
+    if unknown:
+        raise SweepConfigError(f"sweep config: unknown keys {unknown}; known: {list(_KNOWN_KEYS)}")
+    names = {key: _names(config, key) for key in ("data", "backbones", "mixers")}
+    seeds = _seeds(config.get("seeds", [RunSpec().seed]))
+    tables = {group: _table(config, group) for group in SETTING_GROUPS}
+    _check_per_name_tables(tables, names)
+    _check_train_keys(tables["train"])
+
+    specs: list[RunSpec] = []
+    for data, backbone, mixer in itertools.product(names["data"], names["backbones"], names["mixers"]):
+        choices = {
+            "model_config": _choices(tables["model"], backbone, names["backbones"]),
+            "mixer_config": _choices(tables["mixer"], mixer, names["mixers"]),
+            "train": _choices(tables["train"]),
+            "data_options": _choices(tables["data_options"]),
+        }
+        for settings in _combinations(choices):
+            for seed in seeds:
+                specs.append(RunSpec(data=data, backbone=backbone, mixer=mixer, seed=seed, **settings))
+    return specs
+
+
+def _nest_dotted_keys(config: dict[str, Any]) -> dict[str, Any]:
+    """``{"mixer.msmix.threshold": v}`` -> ``{"mixer": {"msmix": {"threshold": v}}}`` (JSON configs)."""
+    nested: dict[str, Any] = {}
+    for key, value in config.items():
+        *parents, leaf = key.split(".")
+        node = nested
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise SweepConfigError(f"sweep config: {key!r} conflicts with a non-table value of {part!r}")
+        if isinstance(value, dict) and isinstance(node.get(leaf), dict):
+            node[leaf] = {**node[leaf], **_nest_dotted_keys(value)}
+        else:
+            node[leaf] = _nest_dotted_keys(value) if isinstance(value, dict) else value
+    return nested
+
+
+def _names(config: dict[str, Any], key: str) -> list[str]:
+    if key not in config:
+        raise SweepConfigError(f"sweep config: {key!r} is missing (a name or a list of names)")
+    value = config[key]
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
+        raise SweepConfigError(f"sweep config: {key!r} must be a name or a non-empty list of names, found {value!r}")
+    _no_duplicates(key, values)
+    return values
+
+
+def _seeds(value: Any) -> list[int]:
+    values = value if isinstance(value, list) else [value]
+    if not values or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
+        raise SweepConfigError(f"sweep config: 'seeds' must be an integer >= 0 or a non-empty list of them, found {value!r}")
+    _no_duplicates("seeds", values)
+    return values
+
+
+def _no_duplicates(key: str, values: list[Any]) -> None:
+    repeated = sorted({str(v) for v in values if values.count(v) > 1})
+    if repeated:
+        raise SweepConfigError(f"sweep config: {key!r} lists {', '.join(repeated)} more than once")
+
+
+def _table(config: dict[str, Any], group: str) -> dict[str, Any]:
+    table = config.get(group, {})
+    if not isinstance(table, dict):
+        raise SweepConfigError(f"sweep config: {group!r} must be a table of settings, found {table!r}")
+    return table
+
+
+def _check_per_name_tables(tables: dict[str, dict[str, Any]], names: dict[str, list[str]]) -> None:
+    for group, names_key in _PER_NAME.items():
+        for key, value in tables[group].items():
+            if key in names[names_key] and not isinstance(value, dict):
+                raise SweepConfigError(f"sweep config: [{group}.{key}] must be a table of settings, found {value!r}")
+            if isinstance(value, dict) and key not in names[names_key]:
+                raise SweepConfigError(
+                    f"sweep config: a table [{group}.{key}] but {key!r} is not among {names_key} {names[names_key]}"
+                )
+    for group in ("train", "data_options"):
+        nested = [key for key, value in tables[group].items() if isinstance(value, dict)]
+        if nested:
+            raise SweepConfigError(f"sweep config: [{group}] takes plain settings, found sub-tables {nested}")
+
+
+def _check_train_keys(train: dict[str, Any]) -> None:
+    known = {f.name for f in fields(TrainConfig)} - {"seed"}
+    unknown = sorted(set(train) - known)
+    if unknown:
+        raise SweepConfigError(f"sweep config: unknown [train] settings {unknown} (seeds go in 'seeds'); known: {sorted(known)}")
+
+
+def _choices(table: dict[str, Any], name: str | None = None, names: list[str] = ()) -> dict[str, list[Any]]:
+    """Setting -> the values to sweep: the table's common keys, then ``table[name]`` over them."""
+    common = {key: value for key, value in table.items() if key not in names}
+    merged = {**common, **table.get(name, {})} if name is not None else common
+    choices: dict[str, list[Any]] = {}
+    for key, value in merged.items():
+        values = value if isinstance(value, list) else [value]
+        if not values:
+            raise SweepConfigError(f"sweep config: setting {key!r} has an empty list of values")
+        choices[key] = values
+    return choices
+
+
+def _combinations(choices: dict[str, dict[str, list[Any]]]) -> list[dict[str, dict[str, Any]]]:
+    """The product of every setting's values, as RunSpec keyword arguments."""
+    slots = [(field, key, values) for field, table in choices.items() for key, values in table.items()]
+    combos = []
+    for picked in itertools.product(*(values for _, _, values in slots)):
+        settings: dict[str, dict[str, Any]] = {field: {} for field in choices}
+        for (field, key, _), value in zip(slots, picked):
+            settings[field][key] = value
+        combos.append(settings)
+    return combos

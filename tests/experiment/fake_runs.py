@@ -1,0 +1,62 @@
+"""A stand-in for ``msmix.train.run``: instant, deterministic rows, and a call log on disk.
+
+Importable by name, so sweep workers in fresh processes can use it too. Every call appends
+``<config_hash> <resume>`` to ``<out_dir>/calls.log`` before it "trains"; a ``fail_at`` file in
+``out_dir`` holding N makes the N-th call (counted over the log) raise, and a ``hang_at`` file makes
+the N-th call write ``hanging`` (its config hash and process id) and sleep, so a test can kill the
+sweep process mid-run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from msmix.metrics import MOSI_KEYS
+
+
+class CrashedRun(RuntimeError):
+    """The failure a fake run raises on purpose."""
+
+
+def fake_metrics(spec: Any) -> dict[str, float]:
+    """Metrics that depend only on the spec (its mixer, settings and seed)."""
+    rng = np.random.default_rng([spec.seed, zlib.crc32(spec.config_hash().encode())])
+    return {key: float(value) for key, value in zip(MOSI_KEYS, rng.uniform(0.2, 0.9, len(MOSI_KEYS)))}
+
+
+def calls(out_dir: str | Path) -> list[tuple[str, bool]]:
+    """Every call so far: (config_hash, resume)."""
+    log = Path(out_dir) / "calls.log"
+    if not log.is_file():
+        return []
+    return [(h, r == "True") for h, r in (line.split() for line in log.read_text().splitlines())]
+
+
+def _trigger(out_dir: Path, name: str, count: int) -> bool:
+    marker = out_dir / name
+    return marker.is_file() and int(marker.read_text()) == count
+
+
+def fake_run(spec: Any, out_dir: str | None = None, resume: bool = False, progress: bool = True, **_: Any) -> dict[str, Any]:
+    out = Path(out_dir)
+    fd = os.open(out / "calls.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    os.write(fd, f"{spec.config_hash()} {resume}\n".encode())
+    os.close(fd)
+    count = len(calls(out))
+    if _trigger(out, "fail_at", count):
+        raise CrashedRun(f"call {count} fails on purpose")
+    if _trigger(out, "hang_at", count):
+        (out / "hanging.tmp").write_text(f"{spec.config_hash()} {os.getpid()}")
+        os.replace(out / "hanging.tmp", out / "hanging")
+        time.sleep(600)
+    return {
+        "data": spec.data, "backbone": spec.backbone, "mixer": spec.mixer, "seed": spec.seed,
+        **fake_metrics(spec), "epochs": 2, "train_seconds": 0.01, "config_hash": spec.config_hash(),
+        "mixer_config": spec.mixer_config, **{f"mixer.{k}": v for k, v in spec.mixer_config.items()},
+    }
