@@ -7,7 +7,8 @@ flattened per sample (140,481 values with MOSI's sizes), post-fusion dropout, th
 
 Speed without changing the model: the fused tensor comes from two batched outer products (whose
 backward is two matrix-vector products); the dropout's ``1 / (1 - p)`` rescaling is folded into the
-33-value text factor instead of the 140,481-value product; the keep mask is one float32 uniform
+33-value text factor instead of the 140,481-value product; the first post-fusion layer keeps its
+weight in the layout its gradient is computed in (``WideLinear``); the keep mask is one float32 uniform
 draw per value compared in place (Bernoulli(1 - p) per value, as ``nn.Dropout``: the same
 distribution, other random numbers) and is applied in place. On a CPU this dropout costs about a
 quarter of ``F.dropout``, whose Bernoulli sampling dominates.
@@ -15,6 +16,7 @@ quarter of ``F.dropout``, whose Bernoulli sampling dominates.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -77,6 +79,28 @@ def tensor_fusion(audio: Tensor, vision: Tensor, text: Tensor) -> Tensor:
     return torch.bmm(audio_vision.view(audio.shape[0], -1, 1), text.unsqueeze(1))
 
 
+class WideLinear(nn.Module):
+    """``nn.Linear`` with its weight stored transposed, (in_features, out_features), same initialisation.
+
+    For TFN's first post-fusion layer (140,481 inputs, 64 outputs, batches of 32) the weight
+    gradient ``x.T @ grad`` is then written in the weight's own layout, which a CPU BLAS computes
+    about twice as fast as ``grad.T @ x``.
+    """
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1.0 / math.sqrt(in_features)
+        self.weight_t = nn.Parameter(torch.empty(in_features, out_features).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(out_features).uniform_(-bound, bound))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.addmm(self.bias, x, self.weight_t)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}"
+
+
 @register_backbone("tfn")
 class TFN(Backbone):
     """Tensor Fusion Network split into ``encode`` (sub-networks) and ``fuse`` (tensor fusion + MLP)."""
@@ -96,7 +120,7 @@ class TFN(Backbone):
         self.latent_dims = dict(self.encoders.out_dims)
         fused = (c.audio_hidden + 1) * (c.vision_hidden + 1) * (c.text_out + 1)
         self.post_fusion = nn.Sequential(
-            nn.Linear(fused, c.post_fusion_dim),
+            WideLinear(fused, c.post_fusion_dim),
             nn.ReLU(),
             nn.Linear(c.post_fusion_dim, c.post_fusion_dim),
             nn.ReLU(),

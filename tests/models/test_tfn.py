@@ -11,7 +11,7 @@ import torch
 from backbone_batches import random_latents, toy_batch, toy_spec
 from backbone_references import expected_tfn_params, fused64_loop
 from msmix.models import create
-from msmix.models.tfn import TFN, tensor_fusion, with_leading_one
+from msmix.models.tfn import TFN, WideLinear, tensor_fusion, with_leading_one
 
 TINY = {"text_hidden": 5, "audio_hidden": 2, "vision_hidden": 3, "text_out": 4, "post_fusion_dim": 6}
 TINY_DIMS = {"text": 7, "audio": 3, "vision": 4}
@@ -25,7 +25,7 @@ def tiny_tfn(**overrides) -> TFN:
 def head64(model: TFN, fused: torch.Tensor) -> torch.Tensor:
     """The post-fusion layers and the output scaling, written out."""
     l1, l2, l3 = (model.post_fusion[i] for i in (0, 2, 4))
-    h = torch.relu(fused @ l1.weight.double().T + l1.bias.double())
+    h = torch.relu(fused @ l1.weight_t.double() + l1.bias.double())
     h = torch.relu(h @ l2.weight.double().T + l2.bias.double())
     out = h @ l3.weight.double().T + l3.bias.double()
     return torch.sigmoid(out) * 2 * model.output_bound - model.output_bound
@@ -65,6 +65,19 @@ def test_tensor_fusion_equals_a_loop() -> None:
     a, v, t = (torch.randn(3, d, generator=g, dtype=torch.float64) for d in (2, 3, 4))
     got = tensor_fusion(with_leading_one(a), with_leading_one(v), with_leading_one(t)).flatten(1)
     torch.testing.assert_close(got, fused64_loop(a, v, t))
+
+
+def test_wide_linear_is_a_linear_layer_with_nn_linear_init() -> None:
+    torch.manual_seed(0)
+    layer = WideLinear(400, 3)
+    assert layer.weight_t.shape == (400, 3) and layer.bias.shape == (3,)
+    x = torch.randn(5, 400, dtype=torch.float64)
+    torch.testing.assert_close(layer.double()(x), x @ layer.weight_t + layer.bias)
+    reference = torch.nn.Linear(400, 3)
+    bound = 1 / 400**0.5
+    for ours, theirs in ((layer.weight_t, reference.weight), (layer.bias, reference.bias)):
+        assert ours.abs().max() <= bound and theirs.abs().max() <= bound
+    assert abs(layer.weight_t.std().item() / reference.weight.std().item() - 1) < 0.1
 
 
 def test_fuse_equals_float64_rederivation() -> None:
