@@ -19,7 +19,10 @@ class TrainConfig:
     0.5). Early stopping watches the validation task loss: training stops once ``patience`` epochs
     have passed without an improvement of at least ``min_delta`` (MMSA's rule), or after
     ``max_epochs``. ``plateau_*`` configure ReduceLROnPlateau; ``"cosine"`` decays the learning
-    rate per epoch after ``warmup_epochs`` of linear warm-up.
+    rate per epoch after ``warmup_epochs`` of linear warm-up (``min_lr`` is the plateau schedule's
+    floor). ``reuse_cpu_memory`` lets glibc's malloc keep freed memory for the next step instead of
+    mapping large tensors afresh each time (``msmix.train.allocator``; a third of a TFN step on a
+    CPU); it changes speed and the process's memory footprint, never results.
     """
 
     max_epochs: int = 30
@@ -44,6 +47,7 @@ class TrainConfig:
     plateau_patience: int = 5
     min_lr: float = 0.0
     min_delta: float = 1e-6
+    reuse_cpu_memory: bool = True
 
     def __post_init__(self) -> None:
         for name in ("max_epochs", "batch_size", "eval_batch_size", "grad_accum"):
@@ -62,6 +66,7 @@ class TrainConfig:
         _require("scheduler", self.scheduler in SCHEDULERS, f"one of {SCHEDULERS}", self)
         _require("device", self.device in DEVICES, f"one of {DEVICES}", self)
         _require("compile", isinstance(self.compile, bool), "True or False", self)
+        _require("reuse_cpu_memory", isinstance(self.reuse_cpu_memory, bool), "True or False", self)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types only (it is stored inside checkpoints and results rows)."""

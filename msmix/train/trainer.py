@@ -30,6 +30,7 @@ from msmix.metrics import regression_metrics
 from msmix.mixing.base import Mixer
 from msmix.mixing.objective import ObjectiveConfig, pointwise_loss
 from msmix.models.base import Backbone, FuseOutput
+from msmix.train.allocator import reuse_freed_memory
 from msmix.train.callbacks import Callback, CallbackList
 from msmix.train.checkpoint import BEST, HISTORY, LAST, FORMAT, read_checkpoint, save_checkpoint, save_json
 from msmix.train.config import TrainConfig
@@ -41,8 +42,8 @@ from msmix.train.step import training_loss
 
 # Settings that may change between an interrupted run and its resumption without changing what
 # the finished run computes (more epochs or patience only extend it; device and compile only
-# change speed).
-RESUMABLE_CHANGES = frozenset({"max_epochs", "patience", "device", "compile", "eval_batch_size"})
+# change speed or memory use).
+RESUMABLE_CHANGES = frozenset({"max_epochs", "patience", "device", "compile", "eval_batch_size", "reuse_cpu_memory"})
 
 _LOSS_PARTS = ("train_loss", "train_task", "train_mixup", "train_aux", "train_model_aux")
 
@@ -90,6 +91,8 @@ class Trainer:
     ) -> None:
         self.config = config
         self.device = resolve_device(config.device)
+        if config.reuse_cpu_memory and self.device.type == "cpu":
+            reuse_freed_memory()
         self.model = model.to(self.device)
         self.mixer = mixer.to(self.device)
         self.data = data.to(self.device)
