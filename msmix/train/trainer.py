@@ -380,7 +380,8 @@ class Trainer:
             if stored[key] != self.meta[key]:
                 raise ValueError(f"{path} was trained with {key} {stored[key]!r}, not {self.meta[key]!r}")
         now = self.config.to_dict()
-        changed = sorted(k for k, v in stored["train_config"].items() if now.get(k) != v and k not in RESUMABLE_CHANGES)
+        free = RESUMABLE_CHANGES - ({"max_epochs"} if self.config.scheduler == "cosine" else set())  # it shapes the decay
+        changed = sorted(k for k, v in stored["train_config"].items() if now.get(k) != v and k not in free)
         if changed:
             detail = ", ".join(f"{k}: {stored['train_config'][k]!r} -> {now.get(k)!r}" for k in changed)
             raise ValueError(f"{path} was trained with other settings ({detail}); resume with the same ones")

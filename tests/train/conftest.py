@@ -1,4 +1,4 @@
-"""Fixtures of the trainer tests: the ``_tiny`` backbone registered for the session, tiny data,
+"""Fixtures of the trainer tests: the ``_tiny`` backbone registered while each test runs, tiny data,
 and one CPU thread per test (these tensors are far too small to gain from more)."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from msmix.models import base as models_base
 from tiny_setup import TinyBackbone, make_dataset
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(autouse=True)
 def tiny_backbone() -> Iterator[type[Backbone]]:
-    """Register ``_tiny`` for this test session only."""
+    """Register ``_tiny`` for each test here, and only while it runs (other tests list backbones)."""
     models_base.register_backbone("_tiny")(TinyBackbone)
     yield TinyBackbone
     models_base._REGISTRY.pop("_tiny", None)

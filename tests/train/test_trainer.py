@@ -112,6 +112,15 @@ def test_resume_refuses_other_settings(tiny_data, tmp_path):
         make_trainer(tiny_data, run_dir=tmp_path, lr=0.5).fit(resume=True)
 
 
+def test_resume_may_train_longer_unless_the_schedule_depends_on_it(tiny_data, tmp_path):
+    make_trainer(tiny_data, run_dir=tmp_path / "a", max_epochs=2, patience=10).fit()
+    longer = make_trainer(tiny_data, run_dir=tmp_path / "a", max_epochs=3, patience=10).fit(resume=True)
+    assert_same_run(make_trainer(tiny_data, max_epochs=3, patience=10).fit(), longer)
+    make_trainer(tiny_data, run_dir=tmp_path / "b", max_epochs=2, scheduler="cosine").fit()
+    with pytest.raises(ValueError, match="max_epochs"):
+        make_trainer(tiny_data, run_dir=tmp_path / "b", max_epochs=3, scheduler="cosine").fit(resume=True)
+
+
 def test_stop_from_another_thread(tiny_data):
     trainer = make_trainer(tiny_data, max_epochs=50, patience=50)
     reached, stopped = threading.Event(), threading.Event()
