@@ -158,6 +158,16 @@ def test_fuse_is_traceable_in_one_graph() -> None:
     assert compiled(latents).pred.shape == (4, 1)
 
 
+@pytest.mark.parametrize("use_text_lengths", [False, True])
+def test_encode_compiles_and_matches_eager(use_text_lengths: bool) -> None:
+    """Dynamo stops at the ``nn.LSTM`` module (its policy for RNN modules), so not one graph."""
+    model = tiny_tfn(use_text_lengths=use_text_lengths).float().eval()
+    batch = toy_batch(4, spec=toy_spec(dims=TINY_DIMS), with_text_lengths=True)
+    compiled = torch.compile(model.encode, backend="eager")
+    for m, z in compiled(batch).latents.items():
+        torch.testing.assert_close(z, model.encode(batch).latents[m])
+
+
 def test_bad_settings_are_refused() -> None:
     spec = toy_spec()
     with pytest.raises(TypeError, match="unknown settings \\['hidden'\\]"):
