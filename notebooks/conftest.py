@@ -1,0 +1,26 @@
+"""nbval settings for ``pytest --nbval notebooks/``: the README's command needs no extra flags.
+
+The stored outputs of the notebooks are regression fixtures. Outputs that change from run to run
+without meaning anything (memory addresses, widget and trace ids, process ids) are masked by the
+regular expressions in ``nbval_sanitize.cfg`` next to this file; a ``--nbval-sanitize-with`` given
+on the command line wins. Kernels run on the Python that runs pytest (the project's ``.venv``),
+whatever kernel name a notebook stores.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SANITIZE_FILE = Path(__file__).with_name("nbval_sanitize.cfg")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    option = config.option
+    if not (getattr(option, "nbval", False) or getattr(option, "nbval_lax", False)):
+        return
+    if getattr(option, "nbval_sanitize_with", None) is None and not getattr(option, "sanitize_with", None):
+        option.nbval_sanitize_with = str(SANITIZE_FILE)
+    if not getattr(option, "nbval_kernel_name", None):
+        option.nbval_current_env = True
