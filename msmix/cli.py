@@ -107,12 +107,16 @@ def _train(args: argparse.Namespace) -> int:
     check_names([spec.backbone], [spec.mixer])
     data = load_spec_data(spec)
     check_specs([spec], data)
-    if args.out and args.resume and spec.config_hash() in finished_hashes(results_path(args.out)):
+    finished = bool(args.out) and spec.config_hash() in finished_hashes(results_path(args.out))
+    if finished and args.resume:
         table = read_results(results_path(args.out))
         row = table[table["config_hash"] == spec.config_hash()].iloc[-1].to_dict()
         print(f"this configuration already finished; its row in {results_path(args.out)}:")
         _print_row(row, data.synthetic)
         return 0
+    if finished:
+        print(f"note: {results_path(args.out)} already has a row of this configuration; training it again "
+              "from scratch (summaries use the latest row; --resume would reuse it)", file=sys.stderr)
     row = complete_row(run(spec, out_dir=args.out, resume=args.resume, progress=not args.quiet, data=data), spec)
     _print_row(row, data.synthetic)
     if args.out:
@@ -232,18 +236,21 @@ def _summary(args: argparse.Namespace) -> int:
     if args.baseline not in set(table["mixer"]) or set(table["mixer"]) == {args.baseline}:
         print(f"\nno paired comparison: the table needs runs of {args.baseline!r} and of another mixer")
         return 0
-    paired = paired_comparison(table, baseline=args.baseline, metric=args.metric, percent=args.percent, wilcoxon=args.wilcoxon)
+    try:
+        paired = paired_comparison(table, baseline=args.baseline, metric=args.metric, percent=args.percent, wilcoxon=args.wilcoxon)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     print(f"\neach mixer minus {args.baseline!r} on the same seeds (MAE: lower is better):")
     print(_format_paired(paired, args.digits).to_string(index=False))
     return 0
 
 
 def _format_paired(paired: pd.DataFrame, digits: int) -> pd.DataFrame:
-    out = paired.drop(columns=["baseline_mean", "mixer_mean", "ci_low", "ci_high", "t"])
+    out = paired.loc[:, :"n"].copy()
     out["mean_diff"] = [f"{v:+.{digits}f}" for v in paired["mean_diff"]]
     out["95% CI"] = [f"[{lo:+.{digits}f}, {hi:+.{digits}f}]" for lo, hi in zip(paired["ci_low"], paired["ci_high"])]
     for column in ("p_value", "wilcoxon_p"):
-        if column in out:
+        if column in paired:
             out[column] = [f"{p:.4f}" for p in paired[column]]
     return out
 
@@ -273,7 +280,7 @@ def _inspect(args: argparse.Namespace) -> int:
     with pd.option_context("display.width", 200, "display.max_columns", 50):
         print(describe(ds).to_string(float_format=lambda v: f"{v:.4f}"))
     problems = inspect_problems(ds)
-    print("\nproblems found: " + ("none" if not problems else ""))
+    print(f"\nproblems found: {len(problems) or 'none'}")
     for problem in problems:
         print(f"  - {problem}")
     return 0

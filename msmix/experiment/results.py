@@ -28,7 +28,9 @@ from msmix.metrics import MOSI_KEYS, SIMS_KEYS
 RESULTS_FILE = "results.csv"
 METRIC_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(MOSI_KEYS + SIMS_KEYS))
 """MMSA's metric names (MOSI/MOSEI and CH-SIMS), the columns summaries average."""
-_TEXT_COLUMNS = ("data", "backbone", "mixer", "config_hash", "run_dir", "device", "timestamp")
+_TEXT_COLUMNS = (
+    "data", "backbone", "mixer", "config_hash", "run_dir", "device", "timestamp", "msmix_version", "torch_version",
+)
 
 
 def results_path(out_dir: str | Path) -> Path:
