@@ -46,9 +46,6 @@ class CallbackList:
             raise TypeError(f"a callback must be callable, got {type(fn).__name__}")
         self._functions[event].append(fn)
 
-    def has(self, event: str) -> bool:
-        return bool(self._functions[event])
-
     def fire(self, event: str, *args: Any) -> None:
         for fn in self._functions[event]:
             fn(*args)
