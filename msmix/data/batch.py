@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import torch
@@ -24,6 +25,34 @@ def lengths_to_mask(lengths: Tensor, max_len: int, padding: str = "right") -> Te
     raise ValueError(f"padding must be 'right' or 'left', got {padding!r}")
 
 
+class LazyIds(Sequence[str]):
+    """The ids of a batch, read from the split's id list only when someone asks.
+
+    Building them eagerly would copy the index to the host, one device sync per training step
+    on a GPU, for strings the training loop never reads.
+    """
+
+    def __init__(self, pool: Sequence[str], index: Tensor) -> None:
+        self._pool, self._index, self._ids = pool, index, None
+
+    def _resolve(self) -> list[str]:
+        if self._ids is None:
+            self._ids = [self._pool[i] for i in self._index.tolist()]
+        return self._ids
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._resolve()[i]
+
+    def __len__(self) -> int:
+        return int(self._index.shape[0])
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._resolve())
+
+
 @dataclass
 class Batch:
     """A mini-batch of the three modalities.
@@ -43,7 +72,7 @@ class Batch:
     vision: Tensor
     labels: Tensor
     lengths: dict[str, Tensor] = field(default_factory=dict)
-    ids: list[str] = field(default_factory=list)
+    ids: Sequence[str] = field(default_factory=list)
     index: Tensor | None = None
     modality_labels: dict[str, Tensor] = field(default_factory=dict)
     padding: str = "right"

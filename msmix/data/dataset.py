@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from msmix import MODALITIES
-from msmix.data.batch import Batch
+from msmix.data.batch import Batch, LazyIds
 from msmix.data.spec import DataSpec
 
 SPLITS: tuple[str, str, str] = ("train", "valid", "test")
@@ -61,14 +61,13 @@ class Split:
 
     def batch(self, index: Tensor) -> Batch:
         """The samples at ``index`` (a 1-D LongTensor on the split's device) as a Batch."""
-        idx_list = index.tolist()
         return Batch(
             text=self.text[index],
             audio=self.audio[index],
             vision=self.vision[index],
             labels=self.labels[index],
             lengths={k: v[index] for k, v in self.lengths.items()},
-            ids=[self.ids[i] for i in idx_list],
+            ids=LazyIds(self.ids, index),
             index=index,
             modality_labels={k: v[index] for k, v in self.modality_labels.items()},
             padding=self.padding,
