@@ -133,7 +133,7 @@ def lab_server(tmp_path: Path) -> Iterator[LabServer]:
     shutil.copytree(NOTEBOOKS, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     home = tmp_path / "jupyter"
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in ("MSMIX_DATA", "MSMIX_EPOCHS")},  # the demo data
         "JUPYTER_CONFIG_DIR": str(home / "config"),
         "JUPYTER_DATA_DIR": str(home / "data"),
         "JUPYTER_RUNTIME_DIR": str(home / "runtime"),

@@ -98,7 +98,7 @@ def pair_count(text: str) -> int:
     return int(match.group(1))
 
 
-def test_sass_slider_changes_pair_count_and_heat_map(lab_server, chromium_path: str, sync_playwright, artifacts) -> None:
+def test_sass_slider_changes_pair_count_and_heat_map(chromium_path: str, sync_playwright, lab_server, artifacts) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
