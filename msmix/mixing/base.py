@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -73,11 +73,26 @@ class MixResult:
 class Mixer(nn.Module):
     """Base class of every augmentation: ``mixer(latents, labels, generator=None, masks=None)``.
 
-    Subclasses set ``point`` (``"latent"`` or ``"input"``) and implement ``forward``.
+    Subclasses set ``point`` (``"latent"`` or ``"input"``) and ``config_class`` (a dataclass of
+    their settings, with the papers' defaults) and implement ``forward``. The constructor keeps
+    ``dims`` and ``label_range`` and turns the keyword settings into ``self.config``.
     """
 
     point: ClassVar[str] = "latent"
     name: ClassVar[str] = ""
+    config_class: ClassVar[type] = object
+
+    def __init__(self, dims: dict[str, int], label_range: float = 3.0, **settings: Any) -> None:
+        super().__init__()
+        self.dims = dict(dims)
+        self.label_range = float(label_range)
+        self.config = self.build_config(settings)
+
+    def build_config(self, settings: dict[str, Any]) -> Any:
+        """``config_class(**settings)``, refusing unknown names with the known ones listed."""
+        from msmix.mixing.settings import settings_from
+
+        return settings_from(self.config_class, self.name, settings)
 
     def forward(  # pragma: no cover - interface
         self,

@@ -26,7 +26,7 @@ from torch import Tensor
 from msmix.mixing import sampling
 from msmix.mixing.base import Latents, Masks, Mixer, MixResult, register_mixer
 from msmix.mixing.pairs import batch_size, pair_result, random_pairs, weight_dtype
-from msmix.mixing.settings import check_n_mix, settings_from
+from msmix.mixing.settings import check_n_mix
 
 
 @dataclass(frozen=True)
@@ -52,13 +52,7 @@ class Mixup(Mixer):
     """Pairwise mixing with one Beta(alpha, alpha) ratio per pair, shared by all modalities."""
 
     point = "input"
-    config_class: type = MixupConfig
-
-    def __init__(self, dims: dict[str, int], label_range: float = 3.0, **settings) -> None:
-        super().__init__()
-        self.config = settings_from(self.config_class, self.name, settings)
-        self.dims = dict(dims)
-        self.label_range = label_range
+    config_class = MixupConfig
 
     def forward(
         self,

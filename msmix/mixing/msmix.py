@@ -112,16 +112,19 @@ class MSMix(Mixer):
 
     point = "latent"
 
+    config_class = MSMixConfig
+
     def __init__(self, dims: dict[str, int], label_range: float = 3.0, **settings: object) -> None:
-        super().__init__()
         if not dims:
             raise ValueError("msmix needs the latent size of at least one modality in dims")
-        self.config = MSMixConfig.from_settings(**settings).resolved()
-        self.dims = dict(dims)
-        self.label_range = float(label_range)
+        super().__init__(dims, label_range, **settings)
         self.predictors = nn.ModuleDict(
             {m: IntensityPredictor(d, heads=self.config.heads, label_range=label_range) for m, d in dims.items()}
         )
+
+    def build_config(self, settings: dict[str, object]) -> MSMixConfig:
+        """The settings over the chosen preset (explicit settings win)."""
+        return MSMixConfig.from_settings(**settings).resolved()
 
     def forward(
         self,

@@ -26,7 +26,7 @@ from torch import Tensor
 from msmix.mixing import sampling
 from msmix.mixing.base import Latents, Masks, Mixer, MixResult, register_mixer
 from msmix.mixing.pairs import batch_size, dense_result, draw_device, weight_dtype
-from msmix.mixing.settings import check_n_mix, check_positive_range, settings_from
+from msmix.mixing.settings import check_n_mix, check_positive_range
 
 
 @dataclass(frozen=True)
@@ -62,11 +62,7 @@ class MultiMix(Mixer):
 
     point = "latent"
 
-    def __init__(self, dims: dict[str, int], label_range: float = 3.0, **settings) -> None:
-        super().__init__()
-        self.config = settings_from(MultiMixConfig, "multimix", settings)
-        self.dims = dict(dims)
-        self.label_range = label_range
+    config_class = MultiMixConfig
 
     def forward(
         self,

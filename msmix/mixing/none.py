@@ -9,7 +9,6 @@ from torch import Tensor
 
 from msmix.mixing.base import Latents, Masks, Mixer, MixResult, register_mixer
 from msmix.mixing.pairs import batch_size
-from msmix.mixing.settings import settings_from
 
 
 @dataclass(frozen=True)
@@ -23,11 +22,7 @@ class NoMixing(Mixer):
 
     point = "latent"
 
-    def __init__(self, dims: dict[str, int], label_range: float = 3.0, **settings) -> None:
-        super().__init__()
-        self.config = settings_from(NoneConfig, "none", settings)
-        self.dims = dict(dims)
-        self.label_range = label_range
+    config_class = NoneConfig
 
     def forward(
         self,

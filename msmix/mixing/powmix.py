@@ -39,7 +39,7 @@ from msmix.mixing import sampling
 from msmix.mixing.base import Latents, Masks, Mixer, MixResult, register_mixer
 from msmix.mixing.multimix import draw_concentrations
 from msmix.mixing.pairs import batch_size, dense_result, draw_device, weight_dtype
-from msmix.mixing.settings import check_fraction_range, check_n_mix, check_positive_range, settings_from
+from msmix.mixing.settings import check_fraction_range, check_n_mix, check_positive_range
 
 REWEIGHTS = ("activation", "none")
 
@@ -133,11 +133,10 @@ class PowMix(Mixer):
 
     point = "latent"
 
+    config_class = PowMixConfig
+
     def __init__(self, dims: dict[str, int], label_range: float = 3.0, **settings) -> None:
-        super().__init__()
-        self.config = settings_from(PowMixConfig, "powmix", settings)
-        self.dims = dict(dims)
-        self.label_range = label_range
+        super().__init__(dims, label_range, **settings)
         unknown = sorted(set(self.config.label_weights or {}) - set(self.dims))
         if unknown:
             raise ValueError(f"label_weights name modalities {unknown} absent from dims {sorted(self.dims)}")
