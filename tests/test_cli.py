@@ -193,3 +193,17 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture) -> None:
 def test_python_dash_m_runs_the_command() -> None:
     done = subprocess.run([sys.executable, "-m", "msmix.cli", "--help"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "usage: msmix" in done.stdout and "sweep" in done.stdout
+
+
+def test_train_threads_option_sets_torch_threads(capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        assert main(["train", "--data", "toy", "--backbone", "lmf", "--mixer", "none", "--epochs", "1",
+                     "--threads", "1", "--quiet"]) == 0
+        assert torch.get_num_threads() == 1
+        assert main(["train", "--data", "toy", "--threads", "0", "--quiet"]) == 2
+        assert "--threads must be at least 1" in capsys.readouterr().err
+    finally:
+        torch.set_num_threads(before)
