@@ -1,9 +1,8 @@
 """What MS-Mix would do to one batch under given settings, step by step, for the SASS and SIG panels.
 
-``pair_view`` chains msmix's pure functions in the order ``MSMix.forward`` does (similarity,
-optional min-max, pair selection, one Beta draw per pair, SIG ratios, label ratio), drawing from a
-generator seeded the same way, so with the same seed it picks the same pairs and ratios as the
-mixer itself. Unlike the mixer, it keeps what a display needs: the candidate mask and the
+``pair_view`` runs the two steps ``MSMix.forward`` runs (``msmix.mixing.msmix.sass`` and
+``sig_mix``) with a generator seeded the same way, so with the same seed it picks the same pairs
+and ratios as the mixer itself. Unlike the mixer, it keeps what a display needs: the candidate mask and the
 polarity-conflict rates of the selection and of a random pairing.
 """
 
@@ -17,13 +16,10 @@ import torch
 from torch import Tensor
 
 from msmix.data.dataset import Dataset
-from msmix.mixing import sampling
 from msmix.mixing.base import Mixer, MixResult
 from msmix.mixing.diagnostics import polarity_conflict_rate, random_pairing_conflict_rate
-from msmix.mixing.msmix import PRESETS, MSMixConfig
-from msmix.mixing.pairs import pair_result
-from msmix.mixing.sass import PairSelection, normalize_offdiagonal, select_pairs, similarity_matrix
-from msmix.mixing.sig import label_ratio, mixing_ratios
+from msmix.mixing.msmix import PRESETS, MSMixConfig, sass, sig_mix
+from msmix.mixing.sass import PairSelection
 from workbench.sources import LatentBatch, encode_sample, intensities_of, load_data, resolve_model, resolve_msmix
 
 
@@ -64,27 +60,9 @@ def pair_view(
     """MS-Mix's selection and ratios for one batch (``config`` is resolved against its preset first)."""
     cfg = config.resolved()
     generator = torch.Generator().manual_seed(seed)
-    similarity = similarity_matrix(latents, masks, cfg.eps)
-    similarity = normalize_offdiagonal(similarity) if cfg.minmax else similarity.fill_diagonal_(0.0)
-    selection = select_pairs(
-        similarity,
-        k=cfg.k if cfg.k is not None else labels.shape[0],
-        threshold=cfg.threshold,
-        mode=cfg.pair_mode,
-        generator=generator,
-        labels=labels,
-        same_polarity=cfg.same_polarity,
-        max_label_gap=cfg.max_label_gap,
-    )
+    similarity, selection = sass(latents, labels, masks, cfg, generator)
+    mix = sig_mix(latents, labels, masks, intensities, similarity, selection, cfg, generator)
     a, b = selection.index_a, selection.index_b
-    if selection.k:
-        base = sampling.beta(cfg.alpha, selection.k, generator=generator, dtype=labels.dtype)
-        ratios = mixing_ratios(intensities, a, b, base, cfg.eps)
-        lam = label_ratio(ratios, cfg.label_ratio, intensities, a, b, cfg.eps)
-        mix = pair_result(latents, labels, a, b, ratios, lam, masks, similarity=similarity, intensities=intensities)
-    else:
-        mix = MixResult.empty(latents, labels)
-        mix.similarity, mix.intensities = similarity, intensities
     candidates = selection.candidate_mask.nonzero()
     return PairView(
         similarity=similarity,

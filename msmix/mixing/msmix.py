@@ -138,57 +138,13 @@ class MSMix(Mixer):
         y = self._check(latents, labels, masks)
         if y.shape[0] < 2:
             return MixResult.empty(latents, y)
+        latents = {m: latents[m] for m in self.dims}
         intensities = {m: self.predictors[m](latents[m], masks.get(m)) for m in self.dims}
         aux = self._alignment_loss(intensities, y)
-        with torch.no_grad():
-            similarity = similarity_matrix({m: latents[m].detach() for m in self.dims}, masks, cfg.eps)
-            similarity = normalize_offdiagonal(similarity) if cfg.minmax else similarity.fill_diagonal_(0.0)
-            selection = select_pairs(
-                similarity,
-                k=cfg.k if cfg.k is not None else y.shape[0],
-                threshold=cfg.threshold,
-                mode=cfg.pair_mode,
-                generator=generator,
-                labels=y,
-                same_polarity=cfg.same_polarity,
-                max_label_gap=cfg.max_label_gap,
-            )
-        if selection.k == 0:
-            result = MixResult.empty(latents, y)
-            result.aux_loss, result.similarity, result.intensities = aux, similarity, intensities
-            result.info = _info(selection, y)
-            return result
-        return self._mix(latents, y, masks, intensities, aux, similarity, selection, generator)
-
-    def _mix(
-        self,
-        latents: Latents,
-        y: Tensor,
-        masks: Masks,
-        intensities: dict[str, Tensor],
-        aux: Tensor,
-        similarity: Tensor,
-        selection: PairSelection,
-        generator: torch.Generator | None,
-    ) -> MixResult:
-        cfg = self.config
-        a, b = selection.index_a, selection.index_b
-        ref = next(iter(intensities.values()))
-        base = sampling.beta(cfg.alpha, selection.k, generator=generator, device=ref.device, dtype=ref.dtype)
-        ratios = mixing_ratios(intensities, a, b, base, cfg.eps)
-        lam_label = label_ratio(ratios, cfg.label_ratio, intensities, a, b, cfg.eps)
-        return pair_result(
-            {m: latents[m] for m in self.dims},
-            y,
-            a,
-            b,
-            ratios,
-            lam_label,
-            masks,
-            aux_loss=aux,
-            similarity=similarity,
-            intensities=intensities,
-            info=_info(selection, y),
+        similarity, selection = sass(latents, y, masks, cfg, generator)
+        return sig_mix(
+            latents, y, masks, intensities, similarity, selection, cfg, generator,
+            aux_loss=aux, info=_info(selection, y),
         )
 
     def _alignment_loss(self, intensities: dict[str, Tensor], y: Tensor) -> Tensor:
@@ -217,6 +173,57 @@ class MSMix(Mixer):
 
     def extra_repr(self) -> str:
         return f"label_range={self.label_range}, config={self.config}"
+
+
+def sass(
+    latents: Latents,
+    labels: Tensor,
+    masks: Masks,
+    config: MSMixConfig,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, PairSelection]:
+    """SASS as MS-Mix runs it under a resolved ``config``: the similarity pairs are thresholded on
+    (min-maxed if the config says so, diagonal 0) and the selected pairs. No gradient flows here."""
+    with torch.no_grad():
+        similarity = similarity_matrix({m: z.detach() for m, z in latents.items()}, masks, config.eps)
+        similarity = normalize_offdiagonal(similarity) if config.minmax else similarity.fill_diagonal_(0.0)
+        selection = select_pairs(
+            similarity,
+            k=config.k if config.k is not None else labels.shape[0],
+            threshold=config.threshold,
+            mode=config.pair_mode,
+            generator=generator,
+            labels=labels,
+            same_polarity=config.same_polarity,
+            max_label_gap=config.max_label_gap,
+        )
+    return similarity, selection
+
+
+def sig_mix(
+    latents: Latents,
+    labels: Tensor,
+    masks: Masks,
+    intensities: dict[str, Tensor],
+    similarity: Tensor,
+    selection: PairSelection,
+    config: MSMixConfig,
+    generator: torch.Generator | None = None,
+    **extra: object,
+) -> MixResult:
+    """SIG for the selected pairs: one Beta draw per pair, per-modality ratios, the label ratio, and
+    the mixed samples (``MixResult.empty`` with the similarity and intensities when k = 0).
+    ``extra`` sets further MixResult fields (``aux_loss``, ``info``)."""
+    if selection.k == 0:
+        return replace(MixResult.empty(latents, labels), similarity=similarity, intensities=intensities, **extra)
+    a, b = selection.index_a, selection.index_b
+    ref = next(iter(intensities.values()))
+    base = sampling.beta(config.alpha, selection.k, generator=generator, device=ref.device, dtype=ref.dtype)
+    ratios = mixing_ratios(intensities, a, b, base, config.eps)
+    lam_label = label_ratio(ratios, config.label_ratio, intensities, a, b, config.eps)
+    return pair_result(
+        latents, labels, a, b, ratios, lam_label, masks, similarity=similarity, intensities=intensities, **extra
+    )
 
 
 def _info(selection: PairSelection, y: Tensor) -> dict[str, float]:
