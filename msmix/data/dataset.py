@@ -61,15 +61,16 @@ class Split:
 
     def batch(self, index: Tensor) -> Batch:
         """The samples at ``index`` (a 1-D LongTensor on the split's device) as a Batch."""
+        take = lambda t: t.index_select(0, index)  # noqa: E731  (on a CPU ~4x faster than t[index])
         return Batch(
-            text=self.text[index],
-            audio=self.audio[index],
-            vision=self.vision[index],
-            labels=self.labels[index],
-            lengths={k: v[index] for k, v in self.lengths.items()},
+            text=take(self.text),
+            audio=take(self.audio),
+            vision=take(self.vision),
+            labels=take(self.labels),
+            lengths={k: take(v) for k, v in self.lengths.items()},
             ids=LazyIds(self.ids, index),
             index=index,
-            modality_labels={k: v[index] for k, v in self.modality_labels.items()},
+            modality_labels={k: take(v) for k, v in self.modality_labels.items()},
             padding=self.padding,
         )
 
