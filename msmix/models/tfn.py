@@ -8,10 +8,10 @@ flattened per sample (140,481 values with MOSI's sizes), post-fusion dropout, th
 Speed without changing the model: the fused tensor comes from two batched outer products (whose
 backward is two matrix-vector products); the dropout's ``1 / (1 - p)`` rescaling is folded into the
 33-value text factor instead of the 140,481-value product; the first post-fusion layer keeps its
-weight in the layout its gradient is computed in (``WideLinear``); the keep mask is one float32 uniform
-draw per value compared in place (Bernoulli(1 - p) per value, as ``nn.Dropout``: the same
-distribution, other random numbers) and is applied in place. On a CPU this dropout costs about a
-quarter of ``F.dropout``, whose Bernoulli sampling dominates.
+weight in the layout its gradient is computed in (``WideLinear``); the keep mask
+(``msmix.models.keep_mask``: Bernoulli(1 - p) per value, as ``nn.Dropout``, from random bits at
+p = 0.5) is applied in place. On a CPU this dropout costs about a tenth of ``F.dropout``, whose
+Bernoulli sampling dominates.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from msmix.data.batch import Batch
 from msmix.data.spec import DataSpec
 from msmix.models.base import Backbone, Encoded, FuseOutput, register_backbone
+from msmix.models.keep_mask import keep_mask
 from msmix.models.recipes import check_bool, check_dropout, check_int, model_settings, recipe
 from msmix.models.subnets import UnimodalEncoders, vector_latents
 
@@ -145,7 +146,7 @@ class TFN(Backbone):
             text = text * (1.0 / (1.0 - p))
         fused = tensor_fusion(with_leading_one(audio), with_leading_one(vision), text)
         if dropping:
-            fused.mul_(torch.rand(fused.shape, device=fused.device, dtype=torch.float32).ge_(p))
+            fused.mul_(keep_mask(fused.shape, p, fused.device))
         score = torch.sigmoid(self.post_fusion(fused.flatten(1)))
         return FuseOutput(pred=score * (2.0 * self.output_bound) - self.output_bound)
 

@@ -88,8 +88,8 @@ def test_fuse_equals_float64_rederivation() -> None:
     torch.testing.assert_close(model.fuse(latents).pred, expected)
 
 
-def test_fusion_dropout_is_inverted_bernoulli_dropout() -> None:
-    p = 0.3
+@pytest.mark.parametrize("p", [0.3, 0.5])  # 0.5 draws its mask from random bits
+def test_fusion_dropout_is_inverted_bernoulli_dropout(p: float) -> None:
     model = tiny_tfn(fusion_dropout=p)
     latents = {m: z.double() + 0.1 for m, z in random_latents(64, model.latent_dims, seed=2).items()}
     seen: list[torch.Tensor] = []
