@@ -92,25 +92,41 @@ def _add_train(commands: Any) -> None:
     p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting: mixer.<name>, model.<name>, train.<name> or data_options.<name> "
                    "(e.g. --set mixer.threshold=0.4 --set train.lr=5e-4); repeatable")
-    p.add_argument("--threads", type=int, metavar="N",
-                   help="CPU threads for torch (default: torch's choice; 1 is often faster for these small "
-                   "models, and much faster on a machine shared with other work)")
+    _add_threads(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_train)
 
 
-def _set_threads(threads: int | None) -> None:
-    if threads is None:
-        return
-    if threads < 1:
-        raise UsageError(f"--threads must be at least 1, got {threads}")
+def _add_threads(p: argparse.ArgumentParser, per: str = "") -> None:
+    p.add_argument("--threads", type=int, metavar="N",
+                   help=f"CPU threads for torch{per} (default: the cores not busy with other work when it starts; "
+                   "torch's spinning threads slow down many times on a core another process holds)")
+
+
+def _threads(args: argparse.Namespace, jobs: int = 1) -> int:
+    """``--threads``, or the idle cores shared out among ``jobs``; says which when it chose."""
+    from msmix.train.threads import busy_cores, idle_threads, usable_cores
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UsageError(f"--threads must be at least 1, got {args.threads}")
+        return args.threads
+    cores, busy = usable_cores(), busy_cores()
+    threads = idle_threads(jobs, cores, busy)
+    if not args.quiet:
+        busy_note = "" if busy is None else f", {busy} busy with other work"
+        print(f"torch threads{' per job' if jobs > 1 else ''}: {threads} ({cores} cores{busy_note}; "
+              "--threads N to choose)", file=sys.stderr)
+    return threads
+
+
+def _set_threads(threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
 
 
 def _train(args: argparse.Namespace) -> int:
-    _set_threads(args.threads)
     from msmix.experiment import append_row, complete_row, finished_hashes, read_results, results_path
     from msmix.experiment.checks import check_names, check_specs, load_spec_data
     from msmix.train import run
@@ -131,6 +147,7 @@ def _train(args: argparse.Namespace) -> int:
     if finished:
         print(f"note: {results_path(args.out)} already has a row of this configuration; training it again "
               "from scratch (summaries use the latest row; --resume would reuse it)", file=sys.stderr)
+    _set_threads(_threads(args))
     row = complete_row(run(spec, out_dir=args.out, resume=args.resume, progress=not args.quiet, data=data), spec)
     _print_row(row, data.synthetic)
     if args.out:
@@ -185,6 +202,7 @@ def _add_sweep(commands: Any) -> None:
     p.add_argument("--out", metavar="DIR", help="output folder (default: the config's out_dir)")
     p.add_argument("--dry-run", action="store_true", help="list the runs and which are done, run nothing")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="runs in parallel, one process each (default: 1)")
+    _add_threads(p, per=" in each job")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=_sweep)
 
@@ -208,7 +226,10 @@ def _sweep(args: argparse.Namespace) -> int:
         print(f"{len(plan)} runs in {out}: {counts.get('done', 0)} done, {counts.get('resume', 0)} to resume, "
               f"{counts.get('todo', 0)} to start")
         return 0
-    table = run_sweep(specs, out, jobs=args.jobs, progress=not args.quiet)
+    threads = _threads(args, args.jobs)
+    if args.jobs == 1:
+        _set_threads(threads)
+    table = run_sweep(specs, out, jobs=args.jobs, progress=not args.quiet, threads=threads)
     print(f"{len(table)} runs in {Path(out) / 'results.csv'}")
     print(format_summary(summarize(table)).to_string(index=False))
     return 0

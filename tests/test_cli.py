@@ -207,3 +207,19 @@ def test_train_threads_option_sets_torch_threads(capsys):
         assert "--threads must be at least 1" in capsys.readouterr().err
     finally:
         torch.set_num_threads(before)
+
+
+def test_train_without_threads_takes_the_idle_cores_and_says_so(capsys, monkeypatch):
+    import torch
+
+    import msmix.train.threads as threads
+
+    monkeypatch.setattr(threads, "usable_cores", lambda: 3)
+    monkeypatch.setattr(threads, "busy_cores", lambda: 1)
+    before = torch.get_num_threads()
+    try:
+        assert main(["train", "--data", "toy", "--backbone", "lmf", "--mixer", "none", "--epochs", "1"]) == 0
+        assert torch.get_num_threads() == 2
+        assert "torch threads: 2 (3 cores, 1 busy with other work; --threads N to choose)" in capsys.readouterr().err
+    finally:
+        torch.set_num_threads(before)

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from msmix.experiment.results import append_row, complete_row, finished_hashes, read_results, results_path
 from msmix.experiment.settings import spec_settings
 from msmix.train import RunSpec
+from msmix.train.threads import idle_threads
 
 Runner = Callable[..., dict[str, Any]]
 """Trains one RunSpec: ``runner(spec, out_dir=..., resume=..., progress=...) -> results row``."""
@@ -34,6 +35,7 @@ def run_sweep(
     progress: bool = True,
     dry_run: bool = False,
     runner: Runner | None = None,
+    threads: int | None = None,
 ) -> pd.DataFrame:
     """Run every spec whose config hash has no row in ``out_dir/results.csv`` yet.
 
@@ -45,6 +47,9 @@ def run_sweep(
         dry_run: run nothing; return ``plan_sweep``'s table of what would run.
         runner: what trains one spec; ``msmix.train.run`` by default. With ``jobs > 1`` it must be
             importable by name (a module-level function), since workers are fresh processes.
+        threads: torch threads of each worker process (``jobs > 1``); None shares out the cores
+            idle at the start (``msmix.train.threads.idle_threads``). One job runs in this process
+            with its current setting.
 
     Returns:
         The rows of these specs from the results table, in the order of ``specs``.
@@ -53,6 +58,8 @@ def run_sweep(
     _check_unique(specs)
     if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
         raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
+    if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
+        raise ValueError(f"threads must be None or an integer >= 1, got {threads!r}")
     if dry_run:
         return plan_sweep(specs, out_dir)
     path = results_path(out_dir)
@@ -70,7 +77,7 @@ def run_sweep(
             for spec in todo:
                 record(spec, runner(spec, out_dir=str(out_dir), resume=True, progress=progress))
         else:
-            _run_in_pool(todo, str(out_dir), jobs, runner, record)
+            _run_in_pool(todo, str(out_dir), jobs, threads or idle_threads(jobs), runner, record)
     return _rows_of(specs, path)
 
 
@@ -124,11 +131,15 @@ def _rows_of(specs: list[RunSpec], path: Path) -> pd.DataFrame:
 
 
 def _run_in_pool(
-    specs: list[RunSpec], out_dir: str, jobs: int, runner: Runner, record: Callable[[RunSpec, dict[str, Any]], None]
+    specs: list[RunSpec],
+    out_dir: str,
+    jobs: int,
+    threads: int,
+    runner: Runner,
+    record: Callable[[RunSpec, dict[str, Any]], None],
 ) -> None:
-    """Train ``specs`` in ``jobs`` fresh processes; the first failure stops new runs and is raised
-    once the runs in flight have finished and been recorded."""
-    threads = max(1, (os.cpu_count() or 1) // jobs)
+    """Train ``specs`` in ``jobs`` fresh processes of ``threads`` torch threads each; the first
+    failure stops new runs and is raised once the runs in flight have finished and been recorded."""
     with ProcessPoolExecutor(jobs, mp_context=_pool_context(), initializer=_init_worker, initargs=(threads, os.getpid())) as pool:
         futures: dict[Future, RunSpec] = {pool.submit(_work, runner, spec, out_dir): spec for spec in specs}
         failure: BaseException | None = None

@@ -186,6 +186,7 @@ def results_row(
         "best_epoch": result.best_epoch,
         "train_seconds": round(result.train_seconds, 3),
         "device": device,
+        "cpu_threads": torch.get_num_threads(),  # results on a CPU can differ with the thread count
         "config_hash": spec.config_hash(),
         "msmix_version": msmix.__version__,
         "torch_version": str(torch.__version__),

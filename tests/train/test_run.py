@@ -13,7 +13,7 @@ from msmix.train import RunSpec, TrainConfig, load_checkpoint, run, run_dir_of, 
 
 AGREED_COLUMNS = [
     "data", "backbone", "mixer", "seed", *MOSI_KEYS, "epochs", "best_epoch", "train_seconds", "device",
-    "config_hash", "msmix_version", "torch_version", "timestamp", "run_dir", "mixer_config", "model_config",
+    "cpu_threads", "config_hash", "msmix_version", "torch_version", "timestamp", "run_dir", "mixer_config", "model_config",
     "train_config",
 ]
 
@@ -59,6 +59,7 @@ def test_run_returns_the_agreed_row_and_keeps_a_run_folder(tiny_data, tmp_path):
     assert row["mixer.threshold"] == 0.3
     assert (row["data"], row["backbone"], row["mixer"], row["seed"]) == ("tiny", "_tiny", "msmix", 1111)
     assert row["config_hash"] == spec.config_hash() and row["epochs"] == 2 and row["device"] == "cpu"
+    assert row["cpu_threads"] == torch.get_num_threads()
     assert row["msmix_version"] == msmix.__version__ and row["torch_version"] == torch.__version__
     train_config = TrainConfig.from_dict(json.loads(row["train_config"]))
     assert train_config == TrainConfig.for_backbone("_tiny", "mosi", max_epochs=2, seed=1111)
