@@ -17,7 +17,10 @@ Fairness notes: msmix's loader averages audio and vision over valid frames once 
 (MMSA's ``need_normalized`` also averages once, at load); neither side writes checkpoints unless
 ``--checkpoints`` is given to msmix (MMSA writes one whenever validation improves, which the MMSA
 half counts). msmix's trainer keeps freed CPU memory for reuse (``TrainConfig.reuse_cpu_memory``);
-``--no-reuse-memory`` turns that off to show what it contributes.
+``--no-reuse-memory`` turns that off to show what it contributes. OpenMP's wait policy is left at
+its default (threads spin while they wait): ``OMP_WAIT_POLICY=PASSIVE`` makes two-thread epochs of
+both sides much slower, and the comparison would measure the waiting instead of the work. On a
+machine shared with other jobs, run with ``--threads 1``.
 """
 
 from __future__ import annotations
@@ -92,7 +95,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-reuse-memory", action="store_true")
     args = parser.parse_args(argv)
 
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     data = args.data or Path(tempfile.gettempdir()) / "msmix_mosi_quarter.pkl"
     if not data.exists():
         make_data(data, args.mmsa_python)
