@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,9 +47,29 @@ def atomic_write(path: Path, write: Any) -> None:
         raise
 
 
+_CRC_LOCK = threading.Lock()
+
+
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    """``torch.save`` ``payload`` atomically."""
-    atomic_write(path, lambda f: torch.save(payload, f))
+    """``torch.save`` ``payload`` atomically, without the zip format's CRC32 of each record.
+
+    ``torch.load`` never checks those checksums (a flipped byte in a tensor loads silently either
+    way), and computing them takes as long as writing the data: about 30 ms of the 60 ms that
+    ``torch.save`` spends on TFN's 115 MB checkpoint, written every epoch. The atomic rename
+    already rules out half-written files. torch's switch is process-wide, so it is set and
+    restored under a lock.
+    """
+    set_crc = getattr(torch.serialization, "set_crc32_options", None)
+    if set_crc is None:  # torch older than 2.6: checksums are always computed
+        atomic_write(path, lambda f: torch.save(payload, f))
+        return
+    with _CRC_LOCK:
+        before = torch.serialization.get_crc32_options()
+        set_crc(False)
+        try:
+            atomic_write(path, lambda f: torch.save(payload, f))
+        finally:
+            set_crc(before)
 
 
 def save_json(path: Path, data: Any) -> None:
