@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from msmix.train import threads
-from msmix.train.threads import busy_cores, idle_threads, running_tasks
+from msmix.train.threads import busy_cores, cpu_quota, idle_threads, running_tasks
 
 
 def test_running_tasks_reads_the_run_queue_field(tmp_path: Path) -> None:
@@ -50,3 +50,21 @@ def test_idle_threads_refuses_no_jobs() -> None:
 
 def test_this_machine_gives_a_sane_answer() -> None:
     assert 1 <= idle_threads() <= threads.usable_cores()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("max 100000\n", None), ("200000 100000\n", 2), ("150000 100000\n", 2), ("50000 100000\n", 1), ("", None), ("x y\n", None)],
+)
+def test_cpu_quota_reads_cgroup_v2_cpu_max(tmp_path: Path, text: str, expected: int | None) -> None:
+    cpu_max = tmp_path / "cpu.max"
+    cpu_max.write_text(text)
+    assert cpu_quota(cpu_max) == expected
+    assert cpu_quota(tmp_path / "absent") is None
+
+
+def test_usable_cores_are_capped_by_the_quota(monkeypatch) -> None:
+    monkeypatch.setattr(threads, "cpu_quota", lambda: 1)
+    assert threads.usable_cores() == 1
+    monkeypatch.setattr(threads, "cpu_quota", lambda: None)
+    assert threads.usable_cores() >= 1
