@@ -74,8 +74,9 @@ class Mixer(nn.Module):
     """Base class of every augmentation: ``mixer(latents, labels, generator=None, masks=None)``.
 
     Subclasses set ``point`` (``"latent"`` or ``"input"``) and ``config_class`` (a dataclass of
-    their settings, with the papers' defaults) and implement ``forward``. The constructor keeps
-    ``dims`` and ``label_range`` and turns the keyword settings into ``self.config``.
+    their settings, with the papers' defaults) and implement ``mix``. The constructor keeps
+    ``dims`` and ``label_range`` and turns the keyword settings into ``self.config``; ``forward``
+    checks the batch, returns an empty result (k = 0) for a batch of one, and calls ``mix``.
     """
 
     point: ClassVar[str] = "latent"
@@ -94,13 +95,33 @@ class Mixer(nn.Module):
 
         return settings_from(self.config_class, self.name, settings)
 
-    def forward(  # pragma: no cover - interface
+    def forward(
         self,
         latents: Latents,
         labels: Tensor,
         generator: torch.Generator | None = None,
         masks: Masks | None = None,
     ) -> MixResult:
+        """Mix a batch: latents (B x d or B x T x d per modality), labels (B,) or (B, 1), optional
+        (B, T) masks of sequence latents; ``generator`` drives every random draw."""
+        from msmix.mixing.pairs import batch_size
+
+        if labels.dim() == 2 and labels.shape[1] == 1:
+            labels = labels.reshape(-1)
+        masks = dict(masks or {})
+        batch_size(latents, labels, masks)
+        self.check_latents(latents, masks)
+        if labels.shape[0] < 2:
+            return MixResult.empty(latents, labels)
+        return self.mix(latents, labels, masks, generator)
+
+    def check_latents(self, latents: Latents, masks: Masks) -> None:
+        """Checks beyond the common ones (one batch size, shapes of masks); none by default."""
+
+    def mix(  # pragma: no cover - interface
+        self, latents: Latents, labels: Tensor, masks: Masks, generator: torch.Generator | None
+    ) -> MixResult:
+        """The k mixed samples of a checked batch of B >= 2 samples (labels (B,), masks a dict)."""
         raise NotImplementedError
 
 

@@ -25,7 +25,7 @@ from torch import Tensor
 
 from msmix.mixing import sampling
 from msmix.mixing.base import Latents, Masks, Mixer, MixResult, register_mixer
-from msmix.mixing.pairs import batch_size, pair_result, random_pairs, weight_dtype
+from msmix.mixing.pairs import pair_result, random_pairs, weight_dtype
 from msmix.mixing.settings import check_n_mix
 
 
@@ -54,16 +54,10 @@ class Mixup(Mixer):
     point = "input"
     config_class = MixupConfig
 
-    def forward(
-        self,
-        latents: Latents,
-        labels: Tensor,
-        generator: torch.Generator | None = None,
-        masks: Masks | None = None,
+    def mix(
+        self, latents: Latents, labels: Tensor, masks: Masks, generator: torch.Generator | None
     ) -> MixResult:
-        b = batch_size(latents, labels, masks)
-        if b < 2:
-            return MixResult.empty(latents, labels)
+        b = labels.shape[0]
         k = self.config.n_mix or b
         index_a, index_b = random_pairs(b, k, generator, device=labels.device)
         lam = sampling.beta(self.config.alpha, k, generator, device=labels.device, dtype=weight_dtype(labels))

@@ -126,25 +126,17 @@ class MSMix(Mixer):
         """The settings over the chosen preset (explicit settings win)."""
         return MSMixConfig.from_settings(**settings).resolved()
 
-    def forward(
-        self,
-        latents: Latents,
-        labels: Tensor,
-        generator: torch.Generator | None = None,
-        masks: Masks | None = None,
+    def mix(
+        self, latents: Latents, labels: Tensor, masks: Masks, generator: torch.Generator | None
     ) -> MixResult:
         cfg = self.config
-        masks = dict(masks or {})
-        y = self._check(latents, labels, masks)
-        if y.shape[0] < 2:
-            return MixResult.empty(latents, y)
         latents = {m: latents[m] for m in self.dims}
         intensities = {m: self.predictors[m](latents[m], masks.get(m)) for m in self.dims}
-        aux = self._alignment_loss(intensities, y)
-        similarity, selection = sass(latents, y, masks, cfg, generator)
+        aux = self._alignment_loss(intensities, labels)
+        similarity, selection = sass(latents, labels, masks, cfg, generator)
         return sig_mix(
-            latents, y, masks, intensities, similarity, selection, cfg, generator,
-            aux_loss=aux, info=_info(selection, y),
+            latents, labels, masks, intensities, similarity, selection, cfg, generator,
+            aux_loss=aux, info=_info(selection, labels),
         )
 
     def _alignment_loss(self, intensities: dict[str, Tensor], y: Tensor) -> Tensor:
@@ -155,21 +147,15 @@ class MSMix(Mixer):
             return sal_per_sample(intensities, y, self.label_range, scale=cfg.sal_scale)
         return y.new_zeros((), dtype=next(iter(intensities.values())).dtype)
 
-    def _check(self, latents: Latents, labels: Tensor, masks: dict[str, Tensor | None]) -> Tensor:
+    def check_latents(self, latents: Latents, masks: Masks) -> None:
+        """The intensity predictors fix the modalities and their widths."""
         if set(latents) != set(self.dims):
             raise ValueError(f"msmix was built for modalities {sorted(self.dims)}, got latents for {sorted(latents)}")
-        y = labels.reshape(-1) if labels.dim() == 2 and labels.shape[1] == 1 else labels
-        if y.dim() != 1:
-            raise ValueError(f"labels must be (B,) or (B, 1), got shape {tuple(labels.shape)}")
         for m, z in latents.items():
-            if z.dim() not in (2, 3) or z.shape[0] != y.shape[0] or z.shape[-1] != self.dims[m]:
+            if z.shape[-1] != self.dims[m]:
                 raise ValueError(
-                    f"latent {m!r} must be B x {self.dims[m]} or B x T x {self.dims[m]} with B = {y.shape[0]} "
-                    f"(the number of labels), got shape {tuple(z.shape)}"
+                    f"latent {m!r} must be B x {self.dims[m]} or B x T x {self.dims[m]}, got shape {tuple(z.shape)}"
                 )
-            if masks.get(m) is not None and (z.dim() != 3 or masks[m].shape != z.shape[:2]):
-                raise ValueError(f"mask of {m!r} must be (B, T) = {tuple(z.shape[:2])}, got {tuple(masks[m].shape)}")
-        return y
 
     def extra_repr(self) -> str:
         return f"label_range={self.label_range}, config={self.config}"

@@ -25,7 +25,7 @@ from torch import Tensor
 
 from msmix.mixing import sampling
 from msmix.mixing.base import Latents, Masks, Mixer, MixResult, register_mixer
-from msmix.mixing.pairs import batch_size, dense_result, draw_device, weight_dtype
+from msmix.mixing.pairs import dense_result, draw_device, weight_dtype
 from msmix.mixing.settings import check_n_mix, check_positive_range
 
 
@@ -64,16 +64,10 @@ class MultiMix(Mixer):
 
     config_class = MultiMixConfig
 
-    def forward(
-        self,
-        latents: Latents,
-        labels: Tensor,
-        generator: torch.Generator | None = None,
-        masks: Masks | None = None,
+    def mix(
+        self, latents: Latents, labels: Tensor, masks: Masks, generator: torch.Generator | None
     ) -> MixResult:
-        b = batch_size(latents, labels, masks)
-        if b < 2:
-            return MixResult.empty(latents, labels)
+        b = labels.shape[0]
         k = self.config.n_mix or b
         concentration = draw_concentrations(self.config.alpha, b, generator)
         weights = sampling.dirichlet(

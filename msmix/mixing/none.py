@@ -8,7 +8,6 @@ import torch
 from torch import Tensor
 
 from msmix.mixing.base import Latents, Masks, Mixer, MixResult, register_mixer
-from msmix.mixing.pairs import batch_size
 
 
 @dataclass(frozen=True)
@@ -24,12 +23,7 @@ class NoMixing(Mixer):
 
     config_class = NoneConfig
 
-    def forward(
-        self,
-        latents: Latents,
-        labels: Tensor,
-        generator: torch.Generator | None = None,
-        masks: Masks | None = None,
+    def mix(
+        self, latents: Latents, labels: Tensor, masks: Masks, generator: torch.Generator | None
     ) -> MixResult:
-        batch_size(latents, labels, masks)
         return MixResult.empty(latents, labels)

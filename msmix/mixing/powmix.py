@@ -38,7 +38,7 @@ from torch import Tensor
 from msmix.mixing import sampling
 from msmix.mixing.base import Latents, Masks, Mixer, MixResult, register_mixer
 from msmix.mixing.multimix import draw_concentrations
-from msmix.mixing.pairs import batch_size, dense_result, draw_device, weight_dtype
+from msmix.mixing.pairs import dense_result, draw_device, weight_dtype
 from msmix.mixing.settings import check_fraction_range, check_n_mix, check_positive_range
 
 REWEIGHTS = ("activation", "none")
@@ -141,17 +141,10 @@ class PowMix(Mixer):
         if unknown:
             raise ValueError(f"label_weights name modalities {unknown} absent from dims {sorted(self.dims)}")
 
-    def forward(
-        self,
-        latents: Latents,
-        labels: Tensor,
-        generator: torch.Generator | None = None,
-        masks: Masks | None = None,
+    def mix(
+        self, latents: Latents, labels: Tensor, masks: Masks, generator: torch.Generator | None
     ) -> MixResult:
-        b = batch_size(latents, labels, masks)
-        if b < 2:
-            return MixResult.empty(latents, labels)
-        masks = masks or {}
+        b = labels.shape[0]
         cfg = self.config
         k = cfg.n_mix or b
         dtype, device = weight_dtype(labels), labels.device

@@ -2,8 +2,8 @@
 
 mixed[m][r] = sum_i weights[m][r, i] * z_i (padded frames counted as zero), labels = weights["label"] @ y,
 rows of every weight matrix convex, the pair view consistent with the weights, mixed masks valid
-where a parent with non-zero weight is valid, k = 0 for a batch of one, determinism under a seed,
-gradients back to the latents, and ``create``'s errors.
+where a parent with non-zero weight is valid, k = 0 for a batch of one, (B, 1) labels read as (B,),
+determinism under a seed, gradients back to the latents, and ``create``'s errors.
 """
 
 from __future__ import annotations
@@ -153,6 +153,23 @@ def test_a_batch_of_one_mixes_nothing(name: str, layout: str, latent_batch: Call
     for m, z in batch.latents.items():
         assert tuple(res.mixed[m].shape) == (0, *z.shape[1:])
     assert torch.isfinite(res.aux_loss)
+
+
+@pytest.mark.parametrize("name", MIXERS)
+def test_labels_of_shape_b_by_one_mix_as_b_and_bad_batches_are_refused(
+    name: str, latent_batch: Callable, dims: dict[str, int]
+) -> None:
+    batch = latent_batch(5, "mixed", seed=4)
+    mixer = create(name, dims)  # one instance: MS-Mix's intensity predictors start from random weights
+    flat = mixer(batch.latents, batch.labels, generator=torch.Generator().manual_seed(3), masks=batch.masks)
+    column = mixer(batch.latents, batch.labels.unsqueeze(1), generator=torch.Generator().manual_seed(3), masks=batch.masks)
+    assert torch.equal(column.labels, flat.labels)
+    for key in flat.weights:
+        assert torch.equal(column.weights[key], flat.weights[key]), key
+    with pytest.raises(ValueError, match="labels must have shape"):
+        mixer(batch.latents, batch.labels.reshape(5, 1, 1), masks=batch.masks)
+    with pytest.raises(ValueError, match="batch size 5, but labels have 4"):
+        mixer(batch.latents, batch.labels[:4], masks=batch.masks)
 
 
 @pytest.mark.parametrize("name", MIXERS)
