@@ -60,3 +60,10 @@ def fake_run(spec: Any, out_dir: str | None = None, resume: bool = False, progre
         **fake_metrics(spec), "epochs": 2, "train_seconds": 0.01, "config_hash": spec.config_hash(),
         "mixer_config": spec.mixer_config, **{f"mixer.{k}": v for k, v in spec.mixer_config.items()},
     }
+
+
+def threads_run(spec: Any, out_dir: str | None = None, **kw: Any) -> dict[str, Any]:
+    """``fake_run`` whose row also says how many torch threads its process had."""
+    import torch
+
+    return {**fake_run(spec, out_dir=out_dir, **kw), "cpu_threads": torch.get_num_threads()}

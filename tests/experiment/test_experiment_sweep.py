@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import msmix.train
-from fake_runs import CrashedRun, calls, fake_metrics, fake_run
+from fake_runs import CrashedRun, calls, fake_metrics, fake_run, threads_run
 from msmix.experiment import expand_grid, plan_sweep, read_results, run_sweep
 
 HERE = Path(__file__).resolve().parent
@@ -143,3 +143,11 @@ def test_bad_arguments(specs: list, tmp_path: Path) -> None:
         run_sweep(specs + specs[:1], tmp_path)
     with pytest.raises(ValueError, match="jobs must be an integer >= 1"):
         run_sweep(specs, tmp_path, jobs=0)
+    for threads in (0, 1.5, True):
+        with pytest.raises(ValueError, match="threads must be None or an integer >= 1"):
+            run_sweep(specs, tmp_path, jobs=2, threads=threads)
+
+
+def test_pool_workers_get_the_asked_thread_count(specs: list, tmp_path: Path) -> None:
+    table = run_sweep(specs[:4], tmp_path, jobs=2, progress=False, runner=threads_run, threads=3)
+    assert table["cpu_threads"].tolist() == [3, 3, 3, 3]
