@@ -61,7 +61,10 @@ class Split:
 
     def batch(self, index: Tensor) -> Batch:
         """The samples at ``index`` (a 1-D LongTensor on the split's device) as a Batch."""
-        take = lambda t: t.index_select(0, index)  # noqa: E731  (on a CPU ~4x faster than t[index])
+
+        def take(t: Tensor) -> Tensor:
+            return t.index_select(0, index)  # on a CPU about 4x faster than t[index]
+
         return Batch(
             text=take(self.text),
             audio=take(self.audio),
