@@ -6,11 +6,13 @@ import io
 import pickle
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import msmix.train.trainer
 from msmix.cli import main
@@ -20,11 +22,21 @@ from msmix.metrics import MOSI_KEYS, regression_metrics
 TRAIN = ["train", "--data", "toy", "--backbone", "lmf", "--mixer", "msmix", "--epochs", "2", "--quiet"]
 
 
+@pytest.fixture(autouse=True)
+def keep_torch_threads() -> Iterator[None]:
+    """``msmix train`` sets torch's thread count for the process; the tests after it keep theirs."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One 2-epoch LMF + MS-Mix run on the demo data (LMF: small checkpoints), kept in its output folder."""
     out = tmp_path_factory.mktemp("trained")
+    threads = torch.get_num_threads()
     assert main([*TRAIN, "--set", "mixer.threshold=0.3", "--out", str(out)]) == 0
+    torch.set_num_threads(threads)
     return out
 
 
@@ -196,30 +208,18 @@ def test_python_dash_m_runs_the_command() -> None:
 
 
 def test_train_threads_option_sets_torch_threads(capsys):
-    import torch
-
-    before = torch.get_num_threads()
-    try:
-        assert main(["train", "--data", "toy", "--backbone", "lmf", "--mixer", "none", "--epochs", "1",
-                     "--threads", "1", "--quiet"]) == 0
-        assert torch.get_num_threads() == 1
-        assert main(["train", "--data", "toy", "--threads", "0", "--quiet"]) == 2
-        assert "--threads must be at least 1" in capsys.readouterr().err
-    finally:
-        torch.set_num_threads(before)
+    assert main(["train", "--data", "toy", "--backbone", "lmf", "--mixer", "none", "--epochs", "1",
+                 "--threads", "1", "--quiet"]) == 0
+    assert torch.get_num_threads() == 1
+    assert main(["train", "--data", "toy", "--threads", "0", "--quiet"]) == 2
+    assert "--threads must be at least 1" in capsys.readouterr().err
 
 
 def test_train_without_threads_takes_the_idle_cores_and_says_so(capsys, monkeypatch):
-    import torch
-
     import msmix.train.threads as threads
 
     monkeypatch.setattr(threads, "usable_cores", lambda: 3)
     monkeypatch.setattr(threads, "busy_cores", lambda: 1)
-    before = torch.get_num_threads()
-    try:
-        assert main(["train", "--data", "toy", "--backbone", "lmf", "--mixer", "none", "--epochs", "1"]) == 0
-        assert torch.get_num_threads() == 2
-        assert "torch threads: 2 (3 cores, 1 busy with other work; --threads N to choose)" in capsys.readouterr().err
-    finally:
-        torch.set_num_threads(before)
+    assert main(["train", "--data", "toy", "--backbone", "lmf", "--mixer", "none", "--epochs", "1"]) == 0
+    assert torch.get_num_threads() == 2
+    assert "torch threads: 2 (3 cores, 1 busy with other work; --threads N to choose)" in capsys.readouterr().err
