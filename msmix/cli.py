@@ -410,10 +410,13 @@ def _scoring_trainer(checkpoint: str, source: str, kind: str | None, device: str
         loaded = load_checkpoint(path)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    spec_file = (path if path.is_dir() else path.parent) / SPEC_FILE
-    stored = json.loads(spec_file.read_text())["data_options"] if spec_file.is_file() else {}
-    options = data_options_for(RunSpec(backbone=loaded.backbone, data_options=stored))
-    data = _load(lambda: load_data(source, kind=kind, **options), source)
+    if loaded.data_args is not None:
+        data = _load(lambda: loaded.load_data(source, **({"kind": kind} if kind else {})), source)
+    else:  # a checkpoint from before data arguments were recorded: its run folder's spec.json
+        spec_file = (path if path.is_dir() else path.parent) / SPEC_FILE
+        stored = json.loads(spec_file.read_text())["data_options"] if spec_file.is_file() else {}
+        options = data_options_for(RunSpec(backbone=loaded.backbone, data_options=stored))
+        data = _load(lambda: load_data(source, kind=kind, **options), source)
     if data.spec.dims != loaded.spec.dims:
         raise UsageError(f"{checkpoint} was trained on features of sizes {loaded.spec.dims}, but {source} has {data.spec.dims}")
     trainer = Trainer(loaded.model, loaded.mixer, data, replace(loaded.train_config, device=device), progress=False)

@@ -96,6 +96,19 @@ def test_evaluate_scores_the_checkpoint_as_training_did(trained: Path, capsys: p
         assert printed[key] == pytest.approx(row[key], abs=1e-9), key
 
 
+def test_evaluate_reads_the_data_as_the_run_did_from_the_checkpoint_alone(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "standardized"
+    assert main([*TRAIN, "--set", "data_options.standardize=true", "--out", str(out)]) == 0
+    row = read_results(out / "results.csv").iloc[0]
+    (Path(row["run_dir"]) / "spec.json").unlink()  # the options must come from the checkpoint itself
+    capsys.readouterr()
+    assert main(["evaluate", row["run_dir"], "toy", "--device", "cpu"]) == 0
+    header, values = capsys.readouterr().out.splitlines()[-2:]
+    printed = dict(zip(header.split(), map(float, values.split())))
+    for key in MOSI_KEYS:
+        assert printed[key] == pytest.approx(row[key], abs=1e-9), key
+
+
 def test_predict_writes_one_score_per_sample(trained: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     row = read_results(trained / "results.csv").iloc[0]
     target = tmp_path / "scores.csv"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -121,6 +122,9 @@ class Dataset:
         source: where it came from (a file path, or ``"toy"``).
         cleaned: counts of non-finite values set to 0, keyed ``"<split>/<modality>"``.
         notes: what loading assumed or changed that a user should know (shown by ``inspect``).
+        load_args: the arguments ``msmix.data.load`` was called with (``source``, ``kind``,
+            ``time_average``, ``standardize`` ...; not ``device`` or ``dtype``), so a trained run can
+            read its data, or new data, the same way.
     """
 
     train: Split
@@ -130,6 +134,7 @@ class Dataset:
     source: str = ""
     cleaned: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    load_args: dict[str, Any] = field(default_factory=dict)
 
     @property
     def synthetic(self) -> bool:

@@ -41,8 +41,9 @@ def load(source: str | Path, kind: str | None = None, *, seed: int | None = None
         >>> ds.spec.synthetic, len(ds.train), ds.spec.dims
         (True, 400, {'text': 768, 'audio': 5, 'vision': 20})
     """
+    recorded = {"source": str(source), **recorded_options(kind, seed, options)}
     if isinstance(source, str) and (source == TOY or source.startswith(TOY + ":")):
-        return _load_toy(source, kind, 0 if seed is None else seed, options)
+        return replace(_load_toy(source, kind, 0 if seed is None else seed, options), load_args=recorded)
     if seed is not None:
         raise ValueError(f"seed only applies to the toy data, not to the file {source}")
     path = Path(source)
@@ -51,4 +52,18 @@ def load(source: str | Path, kind: str | None = None, *, seed: int | None = None
             "a label CSV holds no features; read it with msmix.data.read_label_csv",
             path=str(path), expected="an MMSA feature .pkl", found="a .csv file",
         )
-    return read_mmsa(path, kind=kind, **options)
+    return replace(read_mmsa(path, kind=kind, **options), load_args=recorded)
+
+
+PLACEMENT = ("device", "dtype")
+"""Options that say where the tensors live, not what they hold: not recorded."""
+
+
+def recorded_options(kind: str | None, seed: int | None, options: dict[str, Any]) -> dict[str, Any]:
+    """The options of ``load`` that shape a data set's values, as plain types for a checkpoint."""
+    recorded = {name: value for name, value in options.items() if name not in PLACEMENT}
+    if kind is not None:
+        recorded["kind"] = kind
+    if seed is not None:
+        recorded["seed"] = seed
+    return recorded

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from msmix.data.dataset import Dataset
 from msmix.data.spec import DataSpec
 from msmix.mixing.base import Mixer
 from msmix.models.base import Backbone
@@ -92,7 +93,8 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
 
 @dataclass
 class LoadedRun:
-    """A trained run rebuilt from its checkpoint: the model and mixer (eval mode) and their settings."""
+    """A trained run rebuilt from its checkpoint: the model and mixer (eval mode), their settings,
+    and how its data were read (``data_args``, used by ``load_data``)."""
 
     model: Backbone
     mixer: Mixer
@@ -105,6 +107,27 @@ class LoadedRun:
     history: pd.DataFrame
     data_source: str
     epoch: int = 0
+    data_args: dict[str, Any] | None = None
+
+    def load_data(self, source: str | None = None, **overrides: Any) -> Dataset:
+        """A data set read as this run read its training data (``data_args``): from ``source``
+        (default: the run's own data), with ``overrides`` for single options, e.g. ``device``.
+
+        Checkpoints written before the arguments were recorded hold None; this then refuses
+        rather than guess how the data were read.
+        """
+        import msmix.data
+
+        if self.data_args is None:
+            raise ValueError(
+                "this checkpoint does not record how its data were loaded; call msmix.data.load with the "
+                "options the run used (a run folder's spec.json lists them)"
+            )
+        args = dict(self.data_args)
+        recorded_source = args.pop("source")
+        if source is not None and source != recorded_source:
+            args.pop("seed", None)  # the demo data's seed says nothing about other data
+        return msmix.data.load(source or recorded_source, **{**args, **overrides})
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
@@ -152,4 +175,5 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Loa
         history=history_frame([EpochRecord.from_dict(r) for r in records]),
         data_source=meta["data_source"],
         epoch=int(state["epoch"]),
+        data_args=dict(meta["data_args"]) if "data_args" in meta else None,
     )

@@ -418,6 +418,7 @@ def describe_run(model: Backbone, mixer: Mixer, data: Dataset, config: TrainConf
         "model_config": dict(given.get("model_config", _config_of(model))),
         "mixer_config": dict(given.get("mixer_config", _config_of(mixer))),
         "data_source": given.get("data_source", data.source),
+        "data_args": dict(data.load_args),
         "spec": data.spec.to_dict(),
         "train_config": config.to_dict(),
         "msmix_version": msmix.__version__,

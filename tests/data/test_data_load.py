@@ -71,3 +71,13 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no such file") as err:
         load(tmp_path / "nothing.pkl")
     assert err.value.path == str(tmp_path / "nothing.pkl")
+
+
+def test_load_records_the_arguments_that_shape_the_values(tmp_path: Path) -> None:
+    toy = load("toy", time_average=True, standardize=True, device="cpu", dtype=torch.float32)
+    assert toy.load_args == {"source": "toy", "time_average": True, "standardize": True}
+    assert load("toy:mosi", seed=3).load_args == {"source": "toy:mosi", "seed": 3}
+    path = write_toy_pickle(tmp_path / "toy.pkl")
+    from_file = load(path, kind="mosi", padding="right")
+    assert from_file.load_args == {"source": str(path), "kind": "mosi", "padding": "right"}
+    assert load(**from_file.load_args).load_args == from_file.load_args

@@ -109,3 +109,27 @@ def test_run_seeds_adds_mean_and_std_rows(tiny_data):
     assert table.loc["std", "MAE"] == pytest.approx(runs.std(ddof=1))
     assert table.loc["mean", "backbone"] == "_tiny"
     assert table.loc[["1", "2", "3"], "seed"].tolist() == [1, 2, 3]
+
+
+def test_a_loaded_run_reads_data_the_way_its_training_did(tmp_path):
+    data = msmix.data.load("toy", standardize=True, time_average=True)
+    spec = tiny_spec(data="toy", data_options={"standardize": True, "time_average": True})
+    run(spec, out_dir=tmp_path, progress=False, data=data)
+    folder = run_dir_of(spec, tmp_path)
+    loaded = load_checkpoint(folder)
+    assert loaded.data_args == {"source": "toy", "standardize": True, "time_average": True}
+    again = loaded.load_data()
+    for split in ("train", "valid", "test"):
+        for m in ("text", "audio", "vision"):
+            assert torch.equal(getattr(again[split], m), getattr(data[split], m)), (split, m)
+    plain = msmix.data.load("toy")
+    assert not torch.equal(plain.test.audio, data.test.audio)  # the options matter, so the check can fail
+    assert loaded.load_data(standardize=False).test.audio.shape == plain.test.audio.shape[:1] + (1, 5)
+
+    state = torch.load(folder / "best.pt", weights_only=True)  # as written before data arguments were recorded
+    del state["meta"]["data_args"]
+    torch.save(state, folder / "old.pt")
+    old = load_checkpoint(folder / "old.pt")
+    assert old.data_args is None
+    with pytest.raises(ValueError, match="does not record how its data were loaded"):
+        old.load_data()
