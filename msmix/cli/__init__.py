@@ -1,0 +1,61 @@
+"""The ``msmix`` command: train one run, run a sweep, summarise results, inspect data, score files.
+
+Every subcommand has ``--help``. ``--data toy`` (the synthetic demo set) works with no files.
+Mistakes a user can fix (a missing file, a bad data file, an unknown backbone or mixer, a bad
+``--set``) print one line to stderr and exit with status 2. One module per command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import msmix
+from msmix.cli import inspection, listing, scoring, summary, sweep, train
+from msmix.cli.common import UsageError
+
+_DESCRIPTION = """\
+MS-Mix and its rival mixup augmentations for multimodal sentiment analysis.
+
+Examples:
+  msmix train --data toy --backbone tfn --mixer msmix --out runs/demo
+  msmix train --data mosi.pkl --backbone lmf --mixer msmix --set mixer.threshold=0.4 --out runs/mosi
+  msmix sweep examples/sweep_toy.toml --dry-run
+  msmix summary runs/sweep_toy/results.csv --percent
+  msmix inspect toy
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``msmix`` command line; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    from msmix.data.errors import DataError
+    from msmix.experiment import SettingError
+    from msmix.experiment.checks import SpecError
+    from msmix.experiment.grid import SweepConfigError
+
+    try:
+        return args.handler(args)
+    except (UsageError, DataError, SettingError, SpecError, SweepConfigError, FileNotFoundError) as err:
+        print(f"msmix {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"msmix {args.command}: interrupted (with --out, run it again to continue where it stopped)", file=sys.stderr)
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="msmix", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"msmix {msmix.__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in (train, sweep, summary, inspection, scoring, listing):
+        command.add(commands)
+    return parser
+
+
+__all__ = ["UsageError", "build_parser", "main"]

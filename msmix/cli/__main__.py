@@ -1,0 +1,7 @@
+"""``python -m msmix.cli``: the ``msmix`` command."""
+
+import sys
+
+from msmix.cli import main
+
+sys.exit(main())

@@ -1,0 +1,64 @@
+"""``msmix summary``: mean ± std per cell and each mixer paired with a baseline by seed."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import pandas as pd
+
+from msmix.cli.common import UsageError
+
+
+def add(commands: Any) -> None:
+    """Register ``msmix summary`` on the subcommand parser."""
+    p = commands.add_parser(
+        "summary", help="mean ± std per cell and each mixer against a baseline",
+        description="Summarise a results table: mean ± std over seeds per data set, backbone, mixer and setting, "
+        "then each mixer paired with the baseline by seed (mean difference, 95%% t interval, paired t-test p). "
+        "std is the sample standard deviation unless --ddof 0 (MMSA's population std).",
+    )
+    p.add_argument("results", metavar="RESULTS.csv", help="a results table written by msmix train/sweep")
+    p.add_argument("--percent", action="store_true", help="MMSA's convention: every metric x 100 (MAE and Corr too)")
+    p.add_argument("--baseline", default="none", help="the mixer to compare with (default: none)")
+    p.add_argument("--metric", action="append", metavar="NAME", help="only these metrics (repeatable; default: all)")
+    p.add_argument("--ddof", type=int, choices=[0, 1], default=1, help="1: sample std (default); 0: population std as MMSA")
+    p.add_argument("--wilcoxon", action="store_true", help="add the signed-rank test's p (it needs 6+ seeds to reach 0.05)")
+    p.add_argument("--digits", type=int, default=4, help="decimals shown (default: 4)")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run ``msmix summary``; returns the exit status."""
+    from msmix.experiment import format_summary, paired_comparison, read_results, summarize
+
+    table = read_results(args.results)
+    if table.empty:
+        raise UsageError(f"{args.results} holds no rows")
+    try:
+        summary = summarize(table, metrics=args.metric, percent=args.percent, ddof=args.ddof)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    std = "population" if args.ddof == 0 else "sample"
+    print(f"mean ± {std} std over seeds{' (x100)' if args.percent else ''}:")
+    print(format_summary(summary, digits=args.digits).to_string(index=False))
+    if args.baseline not in set(table["mixer"]) or set(table["mixer"]) == {args.baseline}:
+        print(f"\nno paired comparison: the table needs runs of {args.baseline!r} and of another mixer")
+        return 0
+    try:
+        paired = paired_comparison(table, baseline=args.baseline, metric=args.metric, percent=args.percent, wilcoxon=args.wilcoxon)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    print(f"\neach mixer minus {args.baseline!r} on the same seeds (MAE: lower is better):")
+    print(_format_paired(paired, args.digits).to_string(index=False))
+    return 0
+
+
+def _format_paired(paired: pd.DataFrame, digits: int) -> pd.DataFrame:
+    out = paired.loc[:, :"n"].copy()
+    out["mean_diff"] = [f"{v:+.{digits}f}" for v in paired["mean_diff"]]
+    out["95% CI"] = [f"[{lo:+.{digits}f}, {hi:+.{digits}f}]" for lo, hi in zip(paired["ci_low"], paired["ci_high"])]
+    for column in ("p_value", "wilcoxon_p"):
+        if column in paired:
+            out[column] = [f"{p:.4f}" for p in paired[column]]
+    return out

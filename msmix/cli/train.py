@@ -1,0 +1,100 @@
+"""``msmix train``: one backbone with one mixer on one data set, then its results row."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+import pandas as pd
+
+from msmix.cli.common import UsageError
+from msmix.cli.threads_option import add_threads_option, chosen_threads, set_threads
+
+
+def add(commands: Any) -> None:
+    """Register ``msmix train`` on the subcommand parser."""
+    p = commands.add_parser(
+        "train", help="train one configuration and print its results row",
+        description="Train one backbone with one mixer on one data set, test it, and print its results row. "
+        "With --out the row is appended to DIR/results.csv and checkpoints are kept in "
+        "DIR/runs/<backbone>-<mixer>-<data>-s<seed>-<config hash>/.",
+    )
+    p.add_argument("--data", default="toy", help='"toy" (synthetic demo data, no files needed) or an MMSA .pkl file (default: toy)')
+    p.add_argument("--backbone", default="tfn", help="a backbone name, see `msmix list` (default: tfn)")
+    p.add_argument("--mixer", default="msmix", help="a mixer name, see `msmix list` (default: msmix)")
+    p.add_argument("--seed", type=int, help="the run's seed (default: 1111)")
+    p.add_argument("--epochs", type=int, metavar="MAX", help="most epochs (default: the backbone's published recipe)")
+    p.add_argument("--patience", type=int, metavar="N", help="early-stopping patience in epochs (default: the recipe's)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to train (default: auto, CUDA when available)")
+    p.add_argument("--out", metavar="DIR", help="keep checkpoints here and append the row to DIR/results.csv")
+    p.add_argument("--resume", action="store_true", help="continue the unfinished run of this configuration in --out")
+    p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a setting: mixer.<name>, model.<name>, train.<name> or data_options.<name> "
+                   "(e.g. --set mixer.threshold=0.4 --set train.lr=5e-4); repeatable")
+    add_threads_option(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run ``msmix train``; returns the exit status."""
+    from msmix.experiment import append_row, complete_row, finished_hashes, read_results, results_path
+    from msmix.experiment.checks import check_names, check_specs, load_spec_data
+    from msmix.train import run
+
+    spec = _spec_from_args(args)
+    if args.resume and not args.out:
+        raise UsageError("--resume needs --out DIR, the folder of the run to continue")
+    check_names([spec.backbone], [spec.mixer])
+    data = load_spec_data(spec)
+    check_specs([spec], data)
+    finished = bool(args.out) and spec.config_hash() in finished_hashes(results_path(args.out))
+    if finished and args.resume:
+        table = read_results(results_path(args.out))
+        row = table[table["config_hash"] == spec.config_hash()].iloc[-1].to_dict()
+        print(f"this configuration already finished; its row in {results_path(args.out)}:")
+        _print_row(row, data.synthetic)
+        return 0
+    if finished:
+        print(f"note: {results_path(args.out)} already has a row of this configuration; training it again "
+              "from scratch (summaries use the latest row; --resume would reuse it)", file=sys.stderr)
+    set_threads(chosen_threads(args))
+    row = complete_row(run(spec, out_dir=args.out, resume=args.resume, progress=not args.quiet, data=data), spec)
+    _print_row(row, data.synthetic)
+    if args.out:
+        append_row(results_path(args.out), row)
+        print(f"row appended to {results_path(args.out)}; checkpoints in {row.get('run_dir') or args.out}")
+    return 0
+
+
+def _spec_from_args(args: argparse.Namespace) -> Any:
+    from msmix.experiment import SETTING_GROUPS, parse_assignment
+    from msmix.experiment.settings import split_key
+    from msmix.train import RunSpec
+
+    groups: dict[str, dict[str, Any]] = {field: {} for field in SETTING_GROUPS.values()}
+    for text in args.settings:
+        key, value = parse_assignment(text)
+        field, name = split_key(key)
+        if (field, name) == ("train", "seed"):
+            raise UsageError("set the seed with --seed, not --set train.seed")
+        groups[field][name] = value
+    for flag, name in (("epochs", "max_epochs"), ("patience", "patience"), ("device", "device")):
+        if getattr(args, flag) is not None:
+            groups["train"][name] = getattr(args, flag)
+    try:
+        return RunSpec(data=args.data, backbone=args.backbone, mixer=args.mixer, **groups,
+                       **({} if args.seed is None else {"seed": args.seed}))
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+
+
+def _print_row(row: dict[str, Any], synthetic: bool) -> None:
+    from msmix.experiment import METRIC_COLUMNS
+
+    data = f"{row['data']} (synthetic demo data)" if synthetic else row["data"]
+    print(f"{row['backbone']} + {row['mixer']} on {data}, seed {row['seed']}: {row.get('epochs')} epochs "
+          f"(best {row.get('best_epoch')}), {row.get('train_seconds')} s on {row.get('device')}, config {row['config_hash']}")
+    columns = [c for c in METRIC_COLUMNS if c in row] + ["epochs", "train_seconds"]
+    print(pd.DataFrame([{c: row.get(c) for c in columns}]).to_string(index=False))
