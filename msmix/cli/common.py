@@ -1,7 +1,8 @@
-"""What the commands share: the error a user can fix, and loading data with such errors."""
+"""What the commands share: the error a user can fix, loading data with such errors, ``--kind``."""
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 
@@ -19,3 +20,10 @@ def load_source(loader: Any, source: str) -> Any:
         raise
     except (TypeError, ValueError) as err:
         raise UsageError(f"cannot load {source}: {err}") from None
+
+
+def add_kind_option(p: argparse.ArgumentParser) -> None:
+    """``--kind``, for data files whose kind their feature sizes do not give away."""
+    from msmix.data.spec import KINDS
+
+    p.add_argument("--kind", choices=list(KINDS), help="the data set kind when it cannot be inferred")

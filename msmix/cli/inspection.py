@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from msmix.cli.common import load_source
+from msmix.cli.common import add_kind_option, load_source
 
 
 def add(commands: Any) -> None:
@@ -18,7 +18,7 @@ def add(commands: Any) -> None:
         "and the problems found (cleaned values, empty sequences, repeated ids).",
     )
     p.add_argument("data", metavar="DATA", help='"toy" or the path of an MMSA .pkl file')
-    p.add_argument("--kind", choices=["mosi", "mosei", "sims", "custom"], help="the data set kind when it cannot be inferred")
+    add_kind_option(p)
     p.set_defaults(handler=handle)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from msmix.cli.common import UsageError, load_source
+from msmix.cli.common import UsageError, add_kind_option, load_source
 
 
 def add(commands: Any) -> None:
@@ -45,7 +45,7 @@ def _add_predict(commands: Any) -> None:
 
 
 def _add_scoring_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--kind", choices=["mosi", "mosei", "sims", "custom"], help="the data set kind when it cannot be inferred")
+    add_kind_option(p)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where to run the model (default: auto)")
 
 
