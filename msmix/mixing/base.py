@@ -104,8 +104,6 @@ class Mixer(nn.Module):
     ) -> MixResult:
         """Mix a batch: latents (B x d or B x T x d per modality), labels (B,) or (B, 1), optional
         (B, T) masks of sequence latents; ``generator`` drives every random draw."""
-        from msmix.mixing.pairs import batch_size
-
         if labels.dim() == 2 and labels.shape[1] == 1:
             labels = labels.reshape(-1)
         masks = dict(masks or {})
@@ -123,6 +121,36 @@ class Mixer(nn.Module):
     ) -> MixResult:
         """The k mixed samples of a checked batch of B >= 2 samples (labels (B,), masks a dict)."""
         raise NotImplementedError
+
+
+def batch_size(latents: Latents, labels: Tensor, masks: Masks | None = None) -> int:
+    """Check a mixer's inputs and return the batch size B.
+
+    Latents must be B x d or B x T x d with one B for all modalities and the labels (shape (B,));
+    a mask must be a (B, T) tensor for a B x T x d latent of the same name.
+    """
+    if not latents:
+        raise ValueError("latents must map at least one modality to a tensor, got an empty dict")
+    if labels.dim() != 1:
+        raise ValueError(f"labels must have shape (B,), got {tuple(labels.shape)}")
+    b = labels.shape[0]
+    for name, z in latents.items():
+        if z.dim() not in (2, 3):
+            raise ValueError(f"latent {name!r} must be B x d or B x T x d, got shape {tuple(z.shape)}")
+        if z.shape[0] != b:
+            raise ValueError(f"latent {name!r} has batch size {z.shape[0]}, but labels have {b}")
+    for name, mask in (masks or {}).items():
+        if mask is None:
+            continue
+        if name not in latents:
+            raise ValueError(f"mask given for {name!r}, which is not among the latents {sorted(latents)}")
+        z = latents[name]
+        if z.dim() != 3 or tuple(mask.shape) != tuple(z.shape[:2]):
+            raise ValueError(
+                f"mask of {name!r} must have shape (B, T) = {tuple(z.shape[:2])} for a B x T x d latent; "
+                f"got mask {tuple(mask.shape)} for latent {tuple(z.shape)}"
+            )
+    return b
 
 
 _REGISTRY: dict[str, Callable[..., Mixer]] = {}

@@ -14,22 +14,13 @@ import math
 import torch
 from torch import Tensor
 
-_BIT_SHIFTS: dict[torch.device, Tensor] = {}
-
-
-def _shifts(device: torch.device) -> Tensor:
-    if device not in _BIT_SHIFTS:
-        _BIT_SHIFTS[device] = torch.arange(8, dtype=torch.uint8, device=device)
-    return _BIT_SHIFTS[device]
-
-
 def random_bits(shape: torch.Size | tuple[int, ...], device: torch.device | str = "cpu") -> Tensor:
     """Independent fair coin flips (0 or 1, uint8) of ``shape``, eight from each random byte."""
     device = torch.device(device)
     n = math.prod(shape)
     nbytes = -(-n // 8)
     flips = torch.randint(0, 256, (nbytes,), dtype=torch.uint8, device=device)
-    bits = (flips.unsqueeze(1) >> _shifts(device)).bitwise_and_(1)
+    bits = (flips.unsqueeze(1) >> torch.arange(8, dtype=torch.uint8, device=device)).bitwise_and_(1)
     return bits.view(-1)[:n].view(shape)
 
 

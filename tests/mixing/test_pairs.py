@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 import torch
 
+from msmix.mixing.base import batch_size
 from msmix.mixing.pairs import (
-    batch_size,
     dense_result,
     mix_dense,
     mix_pairs,
