@@ -18,11 +18,24 @@ POSITIVE = "#0072B2"   # blue
 NEUTRAL = "#999999"    # grey: label exactly 0
 MIXED = "#009E73"      # bluish green
 MODALITY_COLOURS = {"text": "#E69F00", "audio": "#56B4E9", "vision": "#CC79A7"}
+PARENT_COLOURS = {"a": "#333333", "b": "#BBBBBB"}  # the two parents of a mixed pair: dark and light grey
+# One colour per mixer in every panel, figure and notebook (the baseline grey, MS-Mix the loudest).
+MIXER_COLOURS = {
+    "none": "#999999", "mixup": "#E69F00", "manifold": "#56B4E9", "multimix": "#CC79A7",
+    "powmix": "#000000", "msmix": "#D55E00",
+}
 SIGN_NAMES = {-1: "negative", 0: "neutral", 1: "positive"}
 SIGN_COLOURS = {-1: NEGATIVE, 0: NEUTRAL, 1: POSITIVE}
 COLOURWAY = ["#0072B2", "#D55E00", "#009E73", "#E69F00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
 HEATMAP_SCALE = "Viridis"
 DIVERGING_SCALE = "RdBu"
+
+
+def mixer_colour(name: str, position: int = 0) -> str:
+    """A mixer's colour; names outside ``MIXER_COLOURS`` (a mixer with settings in brackets takes its
+    mixer's colour) fall back to the colourway by position."""
+    base = name.split(" (")[0]
+    return MIXER_COLOURS.get(base, COLOURWAY[position % len(COLOURWAY)])
 
 
 def template() -> go.layout.Template:

@@ -13,7 +13,6 @@ from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
-import plotly.graph_objects as go
 
 from msmix.attribution import METHODS, Attribution, attribute_inputs, attribute_mixed
 from msmix.data.dataset import Dataset
@@ -21,7 +20,8 @@ from msmix.mixing.base import Mixer, MixResult
 from msmix.models.base import Backbone
 from workbench._panel import Panel
 from workbench._style import DIVERGING_SCALE, MODALITY_COLOURS
-from workbench.figures import live_figure, set_title, with_gaps
+from workbench.figures import base_figure, set_title
+from workbench.live_figure import LiveFigure
 from workbench.sources import (
     LatentBatch,
     device_of,
@@ -44,8 +44,8 @@ class AttributionPanel(Panel):
         space: ToggleButtons, ``"original inputs"`` or ``"mixed latents"``.
         method: ToggleButtons, ``"ig"`` or ``"ablation"``.
         sample: IntSlider, which sample the heat map and caption show.
-        bars: FigureWidget, one bar trace per modality: each sample's summed attribution.
-        heatmap: FigureWidget, modality x time step (or token) scores of the chosen sample (NaN
+        bars: LiveFigure, one bar trace per modality: each sample's summed attribution.
+        heatmap: LiveFigure, modality x time step (or token) scores of the chosen sample (NaN
             beyond a modality's length).
         caption: HTML describing the chosen sample (for mixed ones: parents, ratios, mixed label).
         attribution: the current ``msmix.attribution.Attribution``.
@@ -93,12 +93,12 @@ class AttributionPanel(Panel):
         self.attribution = self.compute(self.space.value, self.method.value)
         n = len(self.attribution)
         names = self._names()
-        with self.bars.batch_update():
+        with self.bars.batch_update() as figure:
             hover = self._hover()
-            for trace in self.bars.data:
+            for trace in figure.data:
                 trace.x, trace.y, trace.hovertext = names, self.attribution.totals()[trace.name].numpy(), hover
             what = "input features" if self.space.value == ORIGINAL else "mixed latents"
-            set_title(self.bars, f"{METHOD_NAMES[self.method.value]} on the {what}: summed per modality",
+            set_title(figure, f"{METHOD_NAMES[self.method.value]} on the {what}: summed per modality",
                       self.sample_batch.spec)
         self.sample.max = n - 1
         self._draw_sample()
@@ -123,12 +123,12 @@ class AttributionPanel(Panel):
             z[r, : len(values)] = values
         limit = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0
         axis = "time step" if self.space.value == ORIGINAL else "token (1 for vector latents)"
-        with self.heatmap.batch_update():
-            self.heatmap.data[0].z, self.heatmap.data[0].y = with_gaps(z), rows
-            self.heatmap.data[0].x = np.arange(steps)
-            self.heatmap.data[0].zmin, self.heatmap.data[0].zmax = -limit or -1.0, limit or 1.0
-            self.heatmap.layout.xaxis.title.text = axis
-            set_title(self.heatmap, f"Sample {i}: attribution per modality and {axis.split(' (')[0]}",
+        with self.heatmap.batch_update() as figure:
+            figure.data[0].z, figure.data[0].y = z, rows
+            figure.data[0].x = np.arange(steps)
+            figure.data[0].zmin, figure.data[0].zmax = -limit or -1.0, limit or 1.0
+            figure.layout.xaxis.title.text = axis
+            set_title(figure, f"Sample {i}: attribution per modality and {axis.split(' (')[0]}",
                       self.sample_batch.spec)
         self.caption.value = self._caption(i)
 
@@ -144,21 +144,21 @@ class AttributionPanel(Panel):
                      f"<br>ratios of a: {ratios}")
         return text
 
-    def _bars(self) -> go.FigureWidget:
-        figure = live_figure("Attribution per modality", "sample", "summed attribution", self.sample_batch.spec,
+    def _bars(self) -> LiveFigure:
+        figure = base_figure("Attribution per modality", "sample", "summed attribution", self.sample_batch.spec,
                              height=360)
         for m in self.sample_batch.latents:
             figure.add_bar(name=m, marker_color=MODALITY_COLOURS.get(m),
                            hovertemplate="%{hovertext}<br>%{y:+.4f}<extra>%{fullData.name}</extra>")
         figure.update_layout(barmode="group")
         figure.update_xaxes(type="category")
-        return figure
+        return LiveFigure(figure)
 
-    def _heatmap(self) -> go.FigureWidget:
-        figure = live_figure("Attribution over time", "time step", "modality", self.sample_batch.spec, height=300)
+    def _heatmap(self) -> LiveFigure:
+        figure = base_figure("Attribution over time", "time step", "modality", self.sample_batch.spec, height=300)
         figure.add_heatmap(colorscale=DIVERGING_SCALE, zmid=0.0, colorbar={"title": "score"},
                            hovertemplate="%{y}, step %{x}: %{z:+.4f}<extra></extra>")
-        return figure
+        return LiveFigure(figure)
 
 
 def attribution_panel(

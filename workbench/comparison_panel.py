@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import ipywidgets as widgets
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -21,7 +22,7 @@ from msmix.experiment.results import METRIC_COLUMNS
 from workbench._panel import Panel
 from workbench._style import COLOURWAY, NEGATIVE, source_label
 from workbench.export import bar_figure, latex_table, save_figure
-from workbench.figures import live_figure, set_title, with_gaps
+from workbench.figures import live_figure, set_title
 from workbench.mmsa_results import mmsa_wide, read_mmsa_results
 from workbench.radar import LOWER_IS_BETTER, SCALES, normalised_scores, radar_figure
 
@@ -37,7 +38,7 @@ class ComparisonPanel(Panel):
         percent: Checkbox, MMSA's x 100 convention; baseline: Dropdown, the mixer tested against;
         radar_axes: ToggleButtons, one axis per backbone (for ``metric``) or per metric (for
         ``radar_backbone``; the default with fewer than three backbones); scale: ToggleButtons, ``"min-max"`` or ``"best"`` normalisation.
-        summary_table, paired_table, mmsa_table: HTML tables; radar: FigureWidget, one
+        summary_table, paired_table, mmsa_table: HTML tables; radar: LiveFigure, one
         ``Scatterpolar`` trace per method; export_dir, export_button, export_status: exports.
         results: the whole table; summary, paired: the current data set's statistics (DataFrames);
         scores: the radar's normalised scores (method x axis); mmsa: MMSA's results (long form) or None.
@@ -69,7 +70,7 @@ class ComparisonPanel(Panel):
         self.summary_table = widgets.HTML()
         self.paired_table = widgets.HTML()
         self.mmsa_table = widgets.HTML(self._mmsa_html())
-        self.radar = live_figure("Normalised scores", height=480, width=560)
+        self.radar = live_figure("Normalised scores", height=520)
         self.export_dir = widgets.Text(value="figures", description="export to")
         self.export_button = widgets.Button(description="Export LaTeX + figures", icon="download")
         self.export_status = widgets.HTML()
@@ -131,14 +132,14 @@ class ComparisonPanel(Panel):
         self.scores = normalised_scores(means, lower, self.scale.value)
         self._radar_title = title
         axes = [str(c) for c in self.scores.columns]
-        with self.radar.batch_update():
-            self.radar.data = ()
+        with self.radar.batch_update() as figure:
+            figure.data = ()
             for i, (method, row) in enumerate(self.scores.iterrows()):
-                values = with_gaps(row.to_numpy(float))
-                self.radar.add_scatterpolar(r=values + values[:1], theta=axes + axes[:1], name=str(method),
-                                            mode="lines+markers", line={"color": COLOURWAY[i % len(COLOURWAY)]})
-            self.radar.update_polars(radialaxis={"range": [0, 1.05]})
-            set_title(self.radar, title, label)
+                values = row.to_numpy(float)
+                figure.add_scatterpolar(r=np.append(values, values[:1]), theta=axes + axes[:1], name=str(method),
+                                        mode="lines+markers", line={"color": COLOURWAY[i % len(COLOURWAY)]})
+            figure.update_polars(radialaxis={"range": [0, 1.05]})
+            set_title(figure, title, label)
 
     def _draw_paired(self, rows: pd.DataFrame) -> None:
         if self.baseline.value not in set(rows["mixer"]):

@@ -7,14 +7,14 @@ import html
 from typing import Any
 
 import ipywidgets as widgets
-import plotly.graph_objects as go
 from torch import Tensor
 
 from msmix.data import describe
 from msmix.data.dataset import SPLITS, Dataset
 from workbench._panel import Panel
 from workbench._style import SIGN_COLOURS, SIGN_NAMES
-from workbench.figures import live_figure, set_title
+from workbench.figures import base_figure, set_title
+from workbench.live_figure import LiveFigure
 from workbench.sources import load_data
 
 SENTIMENT = "sentiment"
@@ -28,7 +28,7 @@ class DataPanel(Panel):
         label: Dropdown: the sentiment label, or a per-modality label where the data set has them (CH-SIMS).
         bins: IntSlider, number of histogram bins over the label range (one centred on each end and on 0).
         summary: HTML with ``Dataset.summary()``; table: HTML with ``msmix.data.describe`` per split.
-        figure: FigureWidget, one histogram trace per label sign (negative, neutral, positive).
+        histogram: LiveFigure, one histogram trace per label sign (negative, neutral, positive).
         dataset: the Dataset shown.
     """
 
@@ -46,11 +46,11 @@ class DataPanel(Panel):
                                       description="bins", continuous_update=False)
         self.summary = widgets.HTML(f"<pre style='margin:0'>{html.escape(dataset.summary())}</pre>")
         self.table = widgets.HTML(_describe_html(dataset))
-        self.figure = self._figure()
+        self.histogram = self._figure()
         for control in (self.split, self.label, self.bins):
             control.observe(lambda _: self.refresh(), names="value")
         self._arrange(spec, dataset.source, "", [
-            self.summary, self.table, widgets.HBox([self.split, self.label, self.bins]), self.figure,
+            self.summary, self.table, widgets.HBox([self.split, self.label, self.bins]), self.histogram,
         ])
         self.refresh()
 
@@ -64,22 +64,22 @@ class DataPanel(Panel):
         y = self.labels()
         r = self.dataset.spec.label_range
         size = 2 * r / (int(self.bins.value) - 1)  # bins centred on -r, ..., 0, ..., r
-        with self.figure.batch_update():
-            for trace, sign in zip(self.figure.data, (-1, 0, 1)):
+        with self.histogram.batch_update() as figure:
+            for trace, sign in zip(figure.data, (-1, 0, 1)):
                 trace.x = y[(y.sign() == sign)].numpy()
                 trace.xbins = {"start": -r - size / 2, "end": r + size / 2, "size": size}
             what = "labels" if self.label.value == SENTIMENT else f"{self.label.value} labels"
-            set_title(self.figure, f"{what.capitalize()} of the {self.split.value} split (n = {len(y)})",
+            set_title(figure, f"{what.capitalize()} of the {self.split.value} split (n = {len(y)})",
                       self.dataset.spec)
 
-    def _figure(self) -> go.FigureWidget:
-        figure = live_figure("Labels", "label", "samples", self.dataset.spec, height=340)
+    def _figure(self) -> LiveFigure:
+        figure = base_figure("Labels", "label", "samples", self.dataset.spec, height=360)
         for sign in (-1, 0, 1):
             figure.add_histogram(name=SIGN_NAMES[sign], marker_color=SIGN_COLOURS[sign], opacity=0.85)
         r = self.dataset.spec.label_range
         figure.update_layout(barmode="stack", bargap=0.05)
         figure.update_xaxes(range=[-r * 1.05, r * 1.05])
-        return figure
+        return LiveFigure(figure)
 
 
 def data_panel(data: Dataset | str = "toy", **load_options: Any) -> DataPanel:

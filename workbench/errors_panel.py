@@ -12,7 +12,6 @@ from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
-import plotly.graph_objects as go
 import torch
 
 from msmix import MODALITIES
@@ -21,7 +20,8 @@ from msmix.data.dataset import SPLITS, Dataset
 from msmix.models.base import Backbone
 from workbench._panel import Panel
 from workbench._style import MODALITY_COLOURS, shorten
-from workbench.figures import live_figure, set_title
+from workbench.figures import base_figure, set_title
+from workbench.live_figure import LiveFigure
 from workbench.sources import device_of, load_data, predict_split, resolve_model, to_device
 
 
@@ -32,7 +32,7 @@ class ErrorsPanel(Panel):
         split: Dropdown of the split to search; count: IntSlider, how many worst samples;
         method: ToggleButtons, ``"ig"`` or ``"ablation"``.
         table: HTML listing the worst samples (rank, id, text, label, prediction, error, shares).
-        figure: FigureWidget, one bar trace per modality: each worst sample's summed attribution.
+        bars: LiveFigure, one bar trace per modality: each worst sample's summed attribution.
         worst: DataFrame behind the table (index: position in the split); attribution: their Attribution.
     """
 
@@ -48,13 +48,13 @@ class ErrorsPanel(Panel):
                                        continuous_update=False)
         self.method = widgets.ToggleButtons(options=list(METHODS), value=method, description="method")
         self.table = widgets.HTML()
-        self.figure = self._figure()
+        self.bars = self._figure()
         self.worst = pd.DataFrame()
         self.attribution: Attribution | None = None
         for control in (self.split, self.count, self.method):
             control.observe(lambda _: self.refresh(), names="value")
         self._arrange(dataset.spec, dataset.source, note, [
-            widgets.HBox([self.split, self.count, self.method]), self.figure, self.table,
+            widgets.HBox([self.split, self.count, self.method]), self.bars, self.table,
         ])
         self.refresh()
 
@@ -91,10 +91,10 @@ class ErrorsPanel(Panel):
         hover = [f"{html.escape(i)} (y = {y:+.2f}, prediction {p:+.2f}): {shorten(t, 60)}" for i, y, p, t
                  in zip(self.worst["id"], self.worst["label"], self.worst["prediction"], self.worst["text"])]
         totals = self.attribution.totals()
-        with self.figure.batch_update():
-            for trace in self.figure.data:
+        with self.bars.batch_update() as figure:
+            for trace in figure.data:
                 trace.x, trace.y, trace.hovertext = names, totals[trace.name].numpy(), hover
-            set_title(self.figure, f"Worst {len(names)} predictions on {self.split.value}: attribution per modality "
+            set_title(figure, f"Worst {len(names)} predictions on {self.split.value}: attribution per modality "
                       f"({self.method.value})", self.dataset.spec)
         shown = self.worst.copy()
         shown["text"] = [shorten(t, 90) for t in shown["text"]]
@@ -103,15 +103,15 @@ class ErrorsPanel(Panel):
                    **{c: "{:.0%}" for c in shown.columns if c.endswith(" share")}}
         self.table.value = shown.style.format(formats).hide(axis="index").to_html()
 
-    def _figure(self) -> go.FigureWidget:
-        figure = live_figure("Worst predictions", "rank (1 = largest error)", "summed attribution",
+    def _figure(self) -> LiveFigure:
+        figure = base_figure("Worst predictions", "rank (1 = largest error)", "summed attribution",
                              self.dataset.spec, height=380)
         for m in MODALITIES:
             figure.add_bar(name=m, marker_color=MODALITY_COLOURS[m],
                            hovertemplate="%{hovertext}<br>%{y:+.4f}<extra>%{fullData.name}</extra>")
         figure.update_layout(barmode="group")
         figure.update_xaxes(type="category")
-        return figure
+        return LiveFigure(figure)
 
 
 def errors_panel(

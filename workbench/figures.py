@@ -1,35 +1,51 @@
-"""Small builders for the panels' live plotly figures, so they all share one look."""
+"""Small builders for the panels' plotly figures, so they all share one look.
+
+A panel builds a ``go.Figure`` with ``base_figure``, adds its traces, and shows it as a
+``LiveFigure``; later edits go through ``LiveFigure.batch_update``.
+"""
 
 from __future__ import annotations
 
-import numpy as np
 import plotly.graph_objects as go
 
 from msmix.data.spec import DataSpec
 from workbench._style import data_label, template
+from workbench.live_figure import LiveFigure
+
+TITLE_BAND = 64  # px above the plot area: two title lines, clear of the toolbar row above them
 
 
-def live_figure(
+def base_figure(
     title: str,
     x_title: str = "",
     y_title: str = "",
     spec: DataSpec | str | None = None,
     height: int = 380,
-    width: int | None = None,
-) -> go.FigureWidget:
-    """An empty FigureWidget with a title (naming the data set, SYNTHETIC where it is) and axis labels."""
-    figure = go.FigureWidget(layout={"template": template()})
+) -> go.Figure:
+    """An empty figure with a title (naming the data set, SYNTHETIC where it is) and axis labels.
+
+    Its width follows the page (the view resizes it with its container); the title sits under the
+    toolbar's row, so the two never overlap; the legend goes below the plot.
+    """
+    figure = go.Figure(layout={"template": template()})
     figure.update_layout(
-        title={"text": titled(title, spec), "x": 0.02, "xanchor": "left", "font": {"size": 15}},
+        title={"text": titled(title, spec), "x": 0.0, "xref": "paper", "xanchor": "left",
+               "y": 1.0, "yref": "paper", "yanchor": "bottom", "pad": {"b": 12}, "font": {"size": 15}},
         height=height,
-        width=width,
-        margin={"l": 60, "r": 20, "t": 60, "b": 100},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0.0,
+        autosize=True,
+        margin={"l": 64, "r": 24, "t": TITLE_BAND + 28, "b": 40},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0.0,
                 "traceorder": "normal"},
+        uirevision="keep",  # zoom and legend choices survive updates
     )
-    figure.update_xaxes(title_text=x_title)
-    figure.update_yaxes(title_text=y_title)
+    figure.update_xaxes(title_text=x_title, automargin=True)
+    figure.update_yaxes(title_text=y_title, automargin=True)
     return figure
+
+
+def live_figure(*args, **kwargs) -> LiveFigure:
+    """``base_figure(...)`` shown as a LiveFigure (for figures whose traces are added later)."""
+    return LiveFigure(base_figure(*args, **kwargs))
 
 
 def titled(title: str, spec: DataSpec | str | None) -> str:
@@ -43,15 +59,5 @@ def titled(title: str, spec: DataSpec | str | None) -> str:
     return f"{title}<br><sup>{label}</sup>"
 
 
-def set_title(figure: go.FigureWidget, title: str, spec: DataSpec | str | None = None) -> None:
+def set_title(figure: go.Figure, title: str, spec: DataSpec | str | None = None) -> None:
     figure.layout.title.text = titled(title, spec)
-
-
-def with_gaps(values: np.ndarray) -> list:
-    """``values`` as nested lists with None where they are NaN.
-
-    Plotly leaves a gap at None just as at NaN, but NaN is not valid JSON: a FigureWidget holding it
-    makes jupyter_client warn on every update (and newer versions refuse the message).
-    """
-    values = np.asarray(values, dtype=float)
-    return np.where(np.isnan(values), None, values).tolist()

@@ -13,7 +13,6 @@ from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
-import plotly.graph_objects as go
 import torch
 import torch.nn.functional as F
 from sklearn.manifold import TSNE
@@ -24,7 +23,8 @@ from msmix.mixing.base import Mixer, MixResult
 from msmix.mixing.pairs import zero_padded
 from workbench._panel import Panel
 from workbench._style import MIXED, SIGN_COLOURS, SIGN_NAMES
-from workbench.figures import live_figure, set_title
+from workbench.figures import base_figure, set_title
+from workbench.live_figure import LiveFigure
 from workbench.sources import LatentBatch, encode_sample, load_data, mix_sample, resolve_mixer, resolve_model
 
 ALL = "all modalities"
@@ -39,7 +39,7 @@ class LatentPanel(Panel):
         perplexity: IntSlider, t-SNE's perplexity (capped below the number of points).
         seed: IntText, t-SNE's random state.
         show_mixed: Checkbox, whether the mixed samples are drawn.
-        figure: FigureWidget; traces ``negative``, ``neutral``, ``positive`` (originals, ``customdata``
+        scatter: LiveFigure; traces ``negative``, ``neutral``, ``positive`` (originals, ``customdata``
             their index in the batch) and ``mixed`` (``customdata`` their index among the k).
         embedding: (B + k, 2) t-SNE coordinates, originals first; sample, mix: what is projected.
     """
@@ -56,13 +56,13 @@ class LatentPanel(Panel):
                                             description="perplexity", continuous_update=False)
         self.seed = widgets.IntText(value=0, description="t-SNE seed")
         self.show_mixed = widgets.Checkbox(value=True, description="show mixed samples", indent=False)
-        self.figure = self._figure()
+        self.scatter = self._figure()
         self.embedding = np.zeros((n, 2))
         for control in (self.modality, self.perplexity, self.seed):
             control.observe(lambda _: self.refresh(), names="value")
         self.show_mixed.observe(self._on_show_mixed, names="value")
         self._arrange(sample.spec, source, note, [
-            widgets.HBox([self.modality, self.perplexity, self.seed, self.show_mixed]), self.figure,
+            widgets.HBox([self.modality, self.perplexity, self.seed, self.show_mixed]), self.scatter,
         ])
         self.refresh()
 
@@ -83,16 +83,16 @@ class LatentPanel(Panel):
         self.embedding = tsne.fit_transform(x)
         b = len(self.sample)
         signs = np.sign(self.sample.labels.numpy())
-        with self.figure.batch_update():
-            for trace, sign in zip(self.figure.data[:3], (-1, 0, 1)):
+        with self.scatter.batch_update() as figure:
+            for trace, sign in zip(figure.data[:3], (-1, 0, 1)):
                 index = np.flatnonzero(signs == sign)
                 trace.x, trace.y, trace.customdata = self.embedding[index, 0], self.embedding[index, 1], index
                 trace.text = [self.sample.describe(i) for i in index]
-            mixed = self.figure.data[3]
+            mixed = figure.data[3]
             mixed.x, mixed.y = self.embedding[b:, 0], self.embedding[b:, 1]
             mixed.customdata = np.arange(self.mix.k)
             mixed.text = [self._describe_mixed(r) for r in range(self.mix.k)]
-            set_title(self.figure, f"t-SNE of {self.modality.value} latents: {b} original, {self.mix.k} mixed",
+            set_title(figure, f"t-SNE of {self.modality.value} latents: {b} original, {self.mix.k} mixed",
                       self.sample.spec)
 
     def _describe_mixed(self, r: int) -> str:
@@ -103,17 +103,18 @@ class LatentPanel(Panel):
         return f"{label}<br>a: {self.sample.describe(a, 50)}<br>b: {self.sample.describe(b, 50)}"
 
     def _on_show_mixed(self, change: dict) -> None:
-        self.figure.data[3].visible = bool(change["new"])
+        with self.scatter.batch_update() as figure:
+            figure.data[3].visible = bool(change["new"])
 
-    def _figure(self) -> go.FigureWidget:
-        figure = live_figure("t-SNE of latents", "t-SNE 1", "t-SNE 2", self.sample.spec, height=520, width=640)
+    def _figure(self) -> LiveFigure:
+        figure = base_figure("t-SNE of latents", "t-SNE 1", "t-SNE 2", self.sample.spec, height=520)
         for sign in (-1, 0, 1):
             figure.add_scatter(mode="markers", name=SIGN_NAMES[sign], marker={"color": SIGN_COLOURS[sign], "size": 8},
                                hovertemplate="%{text}<extra>%{fullData.name}</extra>")
         figure.add_scatter(mode="markers", name="mixed",
                            marker={"color": MIXED, "size": 8, "symbol": "diamond", "line": {"width": 1, "color": "white"}},
                            hovertemplate="%{text}<extra>mixed</extra>")
-        return figure
+        return LiveFigure(figure)
 
 
 def latent_panel(

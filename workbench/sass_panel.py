@@ -13,7 +13,6 @@ from typing import Any
 
 import ipywidgets as widgets
 import numpy as np
-import plotly.graph_objects as go
 import torch
 
 from msmix.data.dataset import Dataset
@@ -23,7 +22,8 @@ from msmix.mixing.sass import PAIR_MODES
 from msmix.mixing.sig import adaptive_ratio, normalized_intensity
 from workbench._panel import Panel
 from workbench._style import HEATMAP_SCALE, MIXED, NEUTRAL, POSITIVE
-from workbench.figures import live_figure, with_gaps
+from workbench.figures import base_figure
+from workbench.live_figure import LiveFigure
 from workbench.pair_view import PairView, pair_view, prepare
 from workbench.sources import LatentBatch
 
@@ -35,9 +35,9 @@ class SassExplorer(Panel):
         preset, threshold, pair_mode, minmax, same_polarity, limit_gap, max_label_gap, seed: controls.
         pair_count: HTML with the number of candidate pairs and of drawn pairs.
         conflict: HTML with the polarity-conflict rates.
-        heatmap: FigureWidget; trace 0 the similarity heat map, trace 1 the candidate pairs,
+        heatmap: LiveFigure; trace 0 the similarity heat map, trace 1 the candidate pairs,
             trace 2 the drawn pairs (x = column sample, y = row sample).
-        conflict_figure: FigureWidget; bars of the conflict rates (candidates, drawn, random).
+        conflict_figure: LiveFigure; bars of the conflict rates (candidates, drawn, random).
         view: the current ``PairView``; sample: the ``LatentBatch`` shown.
     """
 
@@ -134,36 +134,38 @@ class SassExplorer(Panel):
         if not self._busy:
             self.refresh()
 
-    def _heatmap(self) -> go.FigureWidget:
+    def _heatmap(self) -> LiveFigure:
         s = self.sample
-        figure = live_figure(
+        figure = base_figure(
             "SASS similarity, candidate (□) and drawn (×) pairs",
-            "sample (sorted by label)", "sample (sorted by label)", s.spec, height=560, width=620,
+            "sample (sorted by label)", "sample (sorted by label)", s.spec, height=560,
         )
         figure.add_heatmap(
-            z=None, colorscale=HEATMAP_SCALE, colorbar={"title": "similarity"},
+            colorscale=HEATMAP_SCALE, colorbar={"title": {"text": "similarity", "side": "right"}, "thickness": 14},
             customdata=_cell_hover(s, self.intensities),
             hovertemplate="%{customdata}<br>similarity %{z:.3f}<extra></extra>",
             name="similarity",
         )
+        # Candidates pass the threshold, so they sit on the bright (similar) end of the scale: black shows.
         figure.add_scatter(mode="markers", name="candidate", hoverinfo="skip",
-                           marker={"symbol": "square-open", "size": 7, "color": "white", "line": {"width": 1}})
+                           marker={"symbol": "square-open", "size": 7, "color": "black", "line": {"width": 1}})
         figure.add_scatter(mode="markers", name="drawn",
                            marker={"symbol": "x", "size": 9, "color": "black", "line": {"width": 1, "color": "white"}},
                            hovertemplate="%{text}<extra>drawn pair</extra>")
-        figure.update_yaxes(autorange="reversed", scaleanchor="x")
+        figure.update_yaxes(autorange="reversed", scaleanchor="x", constrain="domain")
+        figure.update_xaxes(constrain="domain")
         for edge in _sign_edges(s.labels.numpy()):
             figure.add_hline(y=edge, line={"color": "white", "width": 1, "dash": "dot"})
             figure.add_vline(x=edge, line={"color": "white", "width": 1, "dash": "dot"})
-        return figure
+        return LiveFigure(figure)
 
-    def _conflict_figure(self) -> go.FigureWidget:
-        figure = live_figure("Pairs mixing a positive with a negative sample", "", "conflict rate",
-                             self.sample.spec, height=560, width=360)
+    def _conflict_figure(self) -> LiveFigure:
+        figure = base_figure("Pairs mixing a positive with a negative sample", "", "conflict rate",
+                             self.sample.spec, height=560)
         figure.add_bar(x=["SASS candidates", "SASS drawn", "random pairing"], y=[0, 0, 0],
                        marker_color=[MIXED, POSITIVE, NEUTRAL], texttemplate="%{y:.0%}", textposition="outside")
-        figure.update_yaxes(range=[0, 1], tickformat=".0%")
-        return figure
+        figure.update_yaxes(range=[0, 1.08], tickformat=".0%")
+        return LiveFigure(figure)
 
     def _draw(self, view: PairView) -> None:
         s = self.sample
@@ -171,13 +173,14 @@ class SassExplorer(Panel):
         np.fill_diagonal(z, np.nan)
         cand = view.selection.candidate_mask.nonzero().numpy()
         a, b = view.selection.index_a.numpy(), view.selection.index_b.numpy()
-        with self.heatmap.batch_update():
-            self.heatmap.data[0].z = with_gaps(z)
-            self.heatmap.data[1].x, self.heatmap.data[1].y = cand[:, 1], cand[:, 0]
-            self.heatmap.data[2].x, self.heatmap.data[2].y = b, a
-            self.heatmap.data[2].text = _pair_hover(s, view)
+        with self.heatmap.batch_update() as figure:
+            figure.data[0].z = z
+            figure.data[1].x, figure.data[1].y = cand[:, 1], cand[:, 0]
+            figure.data[2].x, figure.data[2].y = b, a
+            figure.data[2].text = _pair_hover(s, view)
         rates = [view.conflict_candidates, view.conflict_selected, view.conflict_random]
-        self.conflict_figure.data[0].y = [0.0 if np.isnan(r) else r for r in rates]
+        with self.conflict_figure.batch_update() as figure:
+            figure.data[0].y = [0.0 if np.isnan(r) else r for r in rates]
 
 
 def sass_explorer(

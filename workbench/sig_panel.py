@@ -13,15 +13,15 @@ from dataclasses import replace
 from typing import Any
 
 import ipywidgets as widgets
-import plotly.graph_objects as go
 
 from msmix.data.dataset import Dataset
 from msmix.mixing.base import Mixer
 from msmix.mixing.msmix import MSMixConfig
 from msmix.mixing.sig import LABEL_RATIO_MODES, normalized_intensity
 from workbench._panel import Panel
-from workbench._style import MIXED, MODALITY_COLOURS, NEUTRAL, shorten
-from workbench.figures import live_figure
+from workbench._style import MIXED, MODALITY_COLOURS, NEUTRAL, PARENT_COLOURS, shorten
+from workbench.figures import base_figure
+from workbench.live_figure import LiveFigure
 from workbench.pair_view import PairView, pair_view, prepare
 from workbench.sources import LatentBatch
 
@@ -76,8 +76,8 @@ class SigExplorer(Panel):
         s = self.sample
         self.view = pair_view(s.latents, s.masks, s.labels, self.intensities, self.settings(), int(self.seed.value))
         mix = self.view.mix
-        with self.ratio_figure.batch_update():
-            for trace, values in zip(self.ratio_figure.data, [*mix.ratios.values(), mix.label_ratio]):
+        with self.ratio_figure.batch_update() as figure:
+            for trace, values in zip(figure.data, [*mix.ratios.values(), mix.label_ratio]):
                 trace.x = values.numpy()
         self.pair.max = max(self.view.k - 1, 0)
         self._draw_pair()
@@ -91,41 +91,41 @@ class SigExplorer(Panel):
         a, b = int(mix.index_a[r]), int(mix.index_b[r])
         weights = {m: normalized_intensity(i) for m, i in self.intensities.items()}
         names = list(mix.ratios)
-        with self.pair_figure.batch_update():
-            self.pair_figure.data[0].x = self.pair_figure.data[1].x = names
-            self.pair_figure.data[0].y = [float(weights[m][a]) for m in names]
-            self.pair_figure.data[1].y = [float(weights[m][b]) for m in names]
-            self.pair_figure.data[2].x = [*names, "label"]
-            self.pair_figure.data[2].y = [*(float(mix.ratios[m][r]) for m in names), float(mix.label_ratio[r])]
+        with self.pair_figure.batch_update() as figure:
+            figure.data[0].x = figure.data[1].x = names
+            figure.data[0].y = [float(weights[m][a]) for m in names]
+            figure.data[1].y = [float(weights[m][b]) for m in names]
+            figure.data[2].x = [*names, "label"]
+            figure.data[2].y = [*(float(mix.ratios[m][r]) for m in names), float(mix.label_ratio[r])]
         self.pair_text.value = (
             f"Pair {r}: <b>a</b> {s.describe(a)}<br><b>b</b> {s.describe(b)}<br>"
             f"mixed label <b>{float(mix.labels[r]):+.2f}</b> = {float(mix.label_ratio[r]):.2f} &times; "
             f"{float(s.labels[a]):+.2f} + {1 - float(mix.label_ratio[r]):.2f} &times; {float(s.labels[b]):+.2f}"
         )
 
-    def _ratio_figure(self) -> go.FigureWidget:
-        figure = live_figure("Mixing ratios of the drawn pairs (weight of parent a)", "ratio", "pairs",
-                             self.sample.spec, width=560)
+    def _ratio_figure(self) -> LiveFigure:
+        figure = base_figure("Mixing ratios of the drawn pairs (weight of parent a)", "ratio", "pairs",
+                             self.sample.spec)
         for m in self.intensities:
             figure.add_histogram(name=m, xbins=RATIO_BINS, marker_color=MODALITY_COLOURS.get(m))
         figure.add_histogram(name="label", xbins=RATIO_BINS, marker_color=NEUTRAL)
         figure.update_layout(barmode="group", bargap=0.15)
         figure.update_xaxes(range=[0, 1])
-        return figure
+        return LiveFigure(figure)
 
-    def _pair_figure(self) -> go.FigureWidget:
-        figure = live_figure("One pair: normalised |intensity| of each parent and the ratio of a",
-                             "modality", "value in [0, 1]", self.sample.spec, height=340)
-        figure.add_bar(name="|intensity| of a (normalised)", marker_color="#56B4E9")
-        figure.add_bar(name="|intensity| of b (normalised)", marker_color="#E69F00")
+    def _pair_figure(self) -> LiveFigure:
+        figure = base_figure("One pair: normalised |intensity| of each parent and the ratio of a",
+                             "", "value in [0, 1]", self.sample.spec, height=360)
+        figure.add_bar(name="|intensity| of a (normalised)", marker_color=PARENT_COLOURS["a"])
+        figure.add_bar(name="|intensity| of b (normalised)", marker_color=PARENT_COLOURS["b"])
         figure.add_bar(name="ratio of a", marker_color=MIXED, texttemplate="%{y:.2f}", textposition="outside")
         figure.update_layout(barmode="group")
         figure.update_yaxes(range=[0, 1.1])
-        return figure
+        return LiveFigure(figure)
 
-    def _intensity_figure(self) -> go.FigureWidget:
+    def _intensity_figure(self) -> LiveFigure:
         s, r = self.sample, self.sample.spec.label_range
-        figure = live_figure("SIG intensities against labels", "label", "predicted intensity", s.spec, width=520)
+        figure = base_figure("SIG intensities against labels", "label", "predicted intensity", s.spec)
         hover = [f"{html.escape(i)}: {shorten(t, 50)}" for i, t in zip(s.ids, s.texts)]
         for m, values in self.intensities.items():
             figure.add_scatter(x=s.labels.numpy(), y=values.numpy(), mode="markers", name=m, text=hover,
@@ -135,7 +135,7 @@ class SigExplorer(Panel):
                            line={"dash": "dash", "color": NEUTRAL}, hoverinfo="skip")
         figure.update_xaxes(range=[-r * 1.05, r * 1.05])
         figure.update_yaxes(range=[-r * 1.05, r * 1.05])
-        return figure
+        return LiveFigure(figure)
 
 
 def sig_explorer(

@@ -18,7 +18,6 @@ from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
-import plotly.graph_objects as go
 
 import msmix.mixing
 import msmix.models
@@ -31,7 +30,8 @@ from msmix.train import Callback, EpochRecord, FitResult, LoadedRun, RunSpec, lo
 from msmix.train.config import DEVICES
 from workbench._panel import Panel
 from workbench._style import NEGATIVE, POSITIVE
-from workbench.figures import live_figure, titled, with_gaps
+from workbench.figures import base_figure, titled
+from workbench.live_figure import LiveFigure
 from workbench.sources import load_data
 
 RESULT_COLUMNS = ("backbone", "mixer", "seed", "epochs", "best_epoch", "train_seconds", "stopped_early", "interrupted")
@@ -80,8 +80,7 @@ class TrainingPanel(Panel):
         self.status = widgets.HTML("Ready.")
         self.metric = widgets.Dropdown(options=["Corr", "MAE"], value="Corr", description="valid metric")
         self.loss_figure = self._loss_figure()
-        self.metric_figure = live_figure("Validation metric", "epoch", "Corr", self.spec, height=320, width=460)
-        self.metric_figure.add_scatter(mode="lines+markers", name="valid", marker_color=POSITIVE)
+        self.metric_figure = self._metric_figure()
         self.results_table = widgets.HTML()
         self.results = pd.DataFrame()
         self.model: Backbone | None = None
@@ -245,22 +244,27 @@ class TrainingPanel(Panel):
 
     def _draw_history(self) -> None:
         h = self.history
-        column = lambda name: with_gaps(h[name].to_numpy(float)) if name in h else []  # noqa: E731
+        column = lambda name: h[name].to_numpy(float) if name in h else []  # noqa: E731
         epochs = column("epoch")
-        with self.loss_figure.batch_update():
-            self.loss_figure.data[0].x, self.loss_figure.data[0].y = epochs, column("train_loss")
-            self.loss_figure.data[1].x, self.loss_figure.data[1].y = epochs, column("valid_loss")
+        with self.loss_figure.batch_update() as figure:
+            figure.data[0].x, figure.data[0].y = epochs, column("train_loss")
+            figure.data[1].x, figure.data[1].y = epochs, column("valid_loss")
         metric = self.metric.value
-        with self.metric_figure.batch_update():
-            self.metric_figure.data[0].x, self.metric_figure.data[0].y = epochs, column(f"valid_{metric}")
-            self.metric_figure.layout.yaxis.title.text = metric
-            self.metric_figure.layout.title.text = titled(f"Validation {metric}", self.spec)
+        with self.metric_figure.batch_update() as figure:
+            figure.data[0].x, figure.data[0].y = epochs, column(f"valid_{metric}")
+            figure.layout.yaxis.title.text = metric
+            figure.layout.title.text = titled(f"Validation {metric}", self.spec)
 
-    def _loss_figure(self) -> go.FigureWidget:
-        figure = live_figure("Loss per epoch", "epoch", "loss", self.spec, height=360, width=520)
+    def _loss_figure(self) -> LiveFigure:
+        figure = base_figure("Loss per epoch", "epoch", "loss", self.spec, height=360)
         figure.add_scatter(mode="lines+markers", name="train (total)", marker_color=NEGATIVE)
         figure.add_scatter(mode="lines+markers", name="valid (task)", marker_color=POSITIVE)
-        return figure
+        return LiveFigure(figure)
+
+    def _metric_figure(self) -> LiveFigure:
+        figure = base_figure("Validation metric", "epoch", "Corr", self.spec, height=360)
+        figure.add_scatter(mode="lines+markers", name="valid", marker_color=POSITIVE)
+        return LiveFigure(figure)
 
 
 class _PanelCallback(Callback):

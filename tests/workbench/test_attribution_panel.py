@@ -19,7 +19,7 @@ def panel(backbone, dataset):
 
 
 def shown_totals(panel) -> dict[str, np.ndarray]:
-    return {t.name: np.asarray(t.y, dtype=float) for t in panel.bars.data}
+    return {t.name: np.asarray(t.y, dtype=float) for t in panel.bars.figure.data}
 
 
 def test_original_samples_on_inputs(panel) -> None:
@@ -27,8 +27,8 @@ def test_original_samples_on_inputs(panel) -> None:
     for m, values in shown_totals(panel).items():
         np.testing.assert_allclose(values, expected.totals()[m].numpy(), atol=1e-6)
     panel.sample.value = 4
-    z = np.asarray(panel.heatmap.data[0].z, dtype=float)
-    assert list(panel.heatmap.data[0].y) == ["text", "audio", "vision"]
+    z = np.asarray(panel.heatmap.figure.data[0].z, dtype=float)
+    assert list(panel.heatmap.figure.data[0].y) == ["text", "audio", "vision"]
     np.testing.assert_allclose(z[0], expected.scores["text"][4].numpy(), atol=1e-6)  # text: 6 time steps
     np.testing.assert_allclose(z[1, 0], float(expected.scores["audio"][4, 0]), atol=1e-6)
     assert np.isnan(z[1, 1:]).all()
@@ -43,7 +43,7 @@ def test_method_toggle_switches_to_ablation(panel) -> None:
     for m in shown:
         np.testing.assert_allclose(shown[m], expected.totals()[m].numpy(), atol=1e-6)
     assert not all(np.allclose(before[m], shown[m]) for m in shown)
-    assert "feature ablation" in panel.bars.layout.title.text
+    assert "feature ablation" in panel.bars.figure.layout.title.text
 
 
 def test_mixed_samples_on_mixed_latents(panel) -> None:
@@ -54,11 +54,11 @@ def test_mixed_samples_on_mixed_latents(panel) -> None:
     for m in shown:
         np.testing.assert_allclose(shown[m], expected.totals()[m].numpy(), atol=1e-6)
     panel.sample.value = 2
-    z = np.asarray(panel.heatmap.data[0].z, dtype=float)
+    z = np.asarray(panel.heatmap.figure.data[0].z, dtype=float)
     np.testing.assert_allclose(z[0], expected.scores["text"][2].numpy(), atol=1e-6)  # per token
     a, b = int(panel.mix.index_a[2]), int(panel.mix.index_b[2])
     assert panel.sample_batch.ids[a] in panel.caption.value and panel.sample_batch.ids[b] in panel.caption.value
-    assert "token" in panel.heatmap.layout.xaxis.title.text
+    assert "token" in panel.heatmap.figure.layout.xaxis.title.text
 
 
 def test_bad_method_is_named(backbone, dataset) -> None:

@@ -60,7 +60,7 @@ def test_summary_table_is_mean_and_std_per_cell(panel, results) -> None:
     panel.percent.value = False
     mean = rows[(rows.backbone == "tfn") & (rows.mixer == "none")]["Has0_acc_2"].mean()
     assert f"{mean:.2f} ±" in panel.summary_table.value
-    assert "SYNTHETIC" in panel.banner.value and "SYNTHETIC" in panel.radar.layout.title.text
+    assert "SYNTHETIC" in panel.banner.value and "SYNTHETIC" in panel.radar.figure.layout.title.text
 
 
 def test_data_choice_filters_the_table(panel, results) -> None:
@@ -76,12 +76,12 @@ def test_radar_shows_normalised_means(panel, results) -> None:
     means = rows.groupby(["mixer", "backbone"])["Has0_acc_2"].mean().unstack() * 100
     low, high = means.min(axis=0), means.max(axis=0)
     expected = (means - low) / (high - low)
-    for trace in panel.radar.data:
+    for trace in panel.radar.figure.data:
         assert list(trace.theta) == BACKBONES + BACKBONES[:1]
         np.testing.assert_allclose(trace.r[:-1], expected.loc[trace.name, BACKBONES].to_numpy(), atol=1e-9)
     panel.scale.value = "best"
     best = means / means.max(axis=0)
-    for trace in panel.radar.data:
+    for trace in panel.radar.figure.data:
         np.testing.assert_allclose(trace.r[:-1], best.loc[trace.name, BACKBONES].to_numpy(), atol=1e-9)
 
 
@@ -91,7 +91,7 @@ def test_radar_over_metrics_flips_mae(panel, results) -> None:
     rows = toy(results)
     mae = rows[rows.backbone == "tfn"].groupby("mixer")["MAE"].mean()
     expected = (mae.max() - mae) / (mae.max() - mae.min())
-    for trace in panel.radar.data:
+    for trace in panel.radar.figure.data:
         axis = list(trace.theta).index("MAE")
         assert trace.r[axis] == pytest.approx(expected[trace.name])
 
@@ -169,7 +169,7 @@ def test_swept_settings_become_methods(results) -> None:
     swept["mixer.threshold"] = np.where(swept["mixer"] == "msmix", np.where(swept["seed"] % 2 == 0, 0.2, 0.4), np.nan)
     swept.loc[swept["mixer"] == "msmix", "config_hash"] += swept["mixer.threshold"].astype(str)
     panel = comparison_panel(swept)
-    names = {t.name for t in panel.radar.data}
+    names = {t.name for t in panel.radar.figure.data}
     assert "none" in names and any(n.startswith("msmix (mixer.threshold=0.2") for n in names)
 
 

@@ -38,7 +38,7 @@ def test_lists_the_worst_predictions(panel, backbone, dataset) -> None:
         assert list(worst["text"]) == [part.raw_text[i] for i in worst.index]
         for i in worst.index[:2]:
             assert part.ids[i] in panel.table.value
-    assert "SYNTHETIC" in panel.figure.layout.title.text
+    assert "SYNTHETIC" in panel.bars.figure.layout.title.text
 
 
 def test_bars_are_the_attributions_of_the_worst(panel, backbone, dataset) -> None:
@@ -46,7 +46,7 @@ def test_bars_are_the_attributions_of_the_worst(panel, backbone, dataset) -> Non
     panel.method.value = "ablation"
     part = dataset.test
     expected = attribute_inputs(backbone, part.batch(torch.tensor(panel.worst.index.tolist())), method="ablation")
-    bars = {t.name: np.asarray(t.y, dtype=float) for t in panel.figure.data}
+    bars = {t.name: np.asarray(t.y, dtype=float) for t in panel.bars.figure.data}
     assert all(len(v) == 3 for v in bars.values())
     for m, values in bars.items():
         np.testing.assert_allclose(values, expected.totals()[m].numpy(), atol=1e-6)

@@ -30,9 +30,9 @@ def shown_points(panel) -> np.ndarray:
     """Points in embedding order, read back from the traces' customdata."""
     b = len(panel.sample)
     points = np.full((b + panel.mix.k, 2), np.nan)
-    for trace in panel.figure.data[:3]:
+    for trace in panel.scatter.figure.data[:3]:
         points[np.asarray(trace.customdata, dtype=int)] = np.column_stack([trace.x, trace.y])
-    mixed = panel.figure.data[3]
+    mixed = panel.scatter.figure.data[3]
     points[b + np.asarray(mixed.customdata, dtype=int)] = np.column_stack([mixed.x, mixed.y])
     return points
 
@@ -51,7 +51,7 @@ def test_points_are_the_tsne_of_originals_and_mixed_coloured_by_sign(panel) -> N
     expected = TSNE(n_components=2, perplexity=8, init="pca", random_state=0, method="exact").fit_transform(panel.features())
     np.testing.assert_allclose(shown_points(panel), expected, atol=1e-6)
     labels = panel.sample.labels.numpy()
-    negative, neutral, positive, mixed = panel.figure.data
+    negative, neutral, positive, mixed = panel.scatter.figure.data
     assert (labels[np.asarray(negative.customdata, dtype=int)] < 0).all()
     assert (labels[np.asarray(neutral.customdata, dtype=int)] == 0).all()
     assert (labels[np.asarray(positive.customdata, dtype=int)] > 0).all()
@@ -67,16 +67,16 @@ def test_one_modality_perplexity_and_hiding_mixed(panel) -> None:
     expected = TSNE(n_components=2, perplexity=5, init="pca", random_state=0, method="exact").fit_transform(panel.features())
     np.testing.assert_allclose(shown_points(panel), expected, atol=1e-6)
     assert not np.allclose(before, shown_points(panel))
-    assert "audio" in panel.figure.layout.title.text and "SYNTHETIC" in panel.figure.layout.title.text
+    assert "audio" in panel.scatter.figure.layout.title.text and "SYNTHETIC" in panel.scatter.figure.layout.title.text
     panel.show_mixed.value = False
-    assert panel.figure.data[3].visible is False
+    assert panel.scatter.figure.data[3].visible is False
     panel.show_mixed.value = True
-    assert panel.figure.data[3].visible is True
+    assert panel.scatter.figure.data[3].visible is True
 
 
 def test_mixer_by_name_and_hover(backbone, dataset) -> None:
     panel = latent_panel(backbone, dataset, mixer="manifold", size=8, seed=0)
     assert panel.mix.k == 8
     a = int(panel.mix.index_a[0])
-    assert panel.sample.ids[a] in panel.figure.data[3].text[0]
+    assert panel.sample.ids[a] in panel.scatter.figure.data[3].text[0]
     assert "manifold" in panel.children[1].value

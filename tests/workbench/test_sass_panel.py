@@ -51,7 +51,7 @@ def panel(backbone, dataset):
 
 
 def test_heatmap_is_the_sass_similarity(panel) -> None:
-    z = np.array(panel.heatmap.data[0].z, dtype=float)
+    z = np.array(panel.heatmap.figure.data[0].z, dtype=float)
     reference = reference_similarity(panel)
     assert np.isnan(np.diag(z)).all()
     off = ~np.eye(len(reference), dtype=bool)
@@ -66,9 +66,9 @@ def test_threshold_slider_changes_count_and_marked_pairs(panel) -> None:
         expected = passing_pairs(reference, threshold, ordered=False)
         assert len(expected) >= len(panel.sample), "the test needs thresholds without the fallback"
         assert shown_count(panel) == len(expected)
-        marked = set(zip(panel.heatmap.data[1].y, panel.heatmap.data[1].x))
+        marked = set(zip(panel.heatmap.figure.data[1].y, panel.heatmap.figure.data[1].x))
         assert marked == expected
-        drawn = list(zip(panel.heatmap.data[2].y, panel.heatmap.data[2].x))
+        drawn = list(zip(panel.heatmap.figure.data[2].y, panel.heatmap.figure.data[2].x))
         assert len(drawn) == len(panel.sample)
         assert all((min(p), max(p)) in expected for p in drawn)
         counts.append(len(expected))
@@ -80,11 +80,11 @@ def test_conflict_rates_match_the_labels(panel) -> None:
     b = len(labels)
     for threshold in (0.3, 0.8):
         panel.threshold.value = threshold
-        candidates, drawn, random = panel.conflict_figure.data[0].y
+        candidates, drawn, random = panel.conflict_figure.figure.data[0].y
         assert random == pytest.approx(2 * (labels > 0).sum() * (labels < 0).sum() / (b * (b - 1)))
         expected = passing_pairs(reference_similarity(panel), threshold, ordered=False)
         assert candidates == pytest.approx(opposite(labels, expected))
-        pairs = zip(panel.heatmap.data[2].y, panel.heatmap.data[2].x)
+        pairs = zip(panel.heatmap.figure.data[2].y, panel.heatmap.figure.data[2].x)
         assert drawn == pytest.approx(opposite(labels, pairs))
 
 
@@ -97,12 +97,12 @@ def test_code_preset_uses_ordered_pairs_above_0_4(panel) -> None:
 
 def test_same_polarity_option_removes_conflicts(panel) -> None:
     panel.threshold.value = 0.2
-    assert panel.conflict_figure.data[0].y[0] > 0, "the batch needs conflicting candidates for this test"
+    assert panel.conflict_figure.figure.data[0].y[0] > 0, "the batch needs conflicting candidates for this test"
     panel.same_polarity.value = True
     labels = panel.sample.labels.numpy()
     allowed = {(i, j) for i, j in passing_pairs(reference_similarity(panel), 0.2, False) if labels[i] * labels[j] >= 0}
     assert shown_count(panel) == len(allowed)
-    assert panel.conflict_figure.data[0].y[:2] == (0.0, 0.0)
+    assert panel.conflict_figure.figure.data[0].y[:2] == (0.0, 0.0)
 
 
 def test_label_gap_option_bounds_label_distance(panel) -> None:
@@ -110,7 +110,7 @@ def test_label_gap_option_bounds_label_distance(panel) -> None:
     panel.max_label_gap.value = 1.0
     panel.limit_gap.value = True
     labels = panel.sample.labels.numpy()
-    pairs = list(zip(panel.heatmap.data[1].y, panel.heatmap.data[1].x))
+    pairs = list(zip(panel.heatmap.figure.data[1].y, panel.heatmap.figure.data[1].x))
     assert pairs and all(abs(labels[i] - labels[j]) <= 1.0 + 1e-6 for i, j in pairs)
 
 
@@ -135,9 +135,9 @@ def test_pair_view_repeats_what_msmix_does(panel) -> None:
 def test_hover_names_both_samples_and_ratios(panel) -> None:
     s = panel.sample
     a, b = int(panel.view.mix.index_a[0]), int(panel.view.mix.index_b[0])
-    text = panel.heatmap.data[2].text[0]
+    text = panel.heatmap.figure.data[2].text[0]
     assert s.ids[a] in text and s.ids[b] in text and "ratios of a" in text
-    cell = panel.heatmap.data[0].customdata[1][2]
+    cell = panel.heatmap.figure.data[0].customdata[1][2]
     assert s.ids[1] in cell and s.ids[2] in cell and f"{float(s.labels[1]):+.2f}" in cell
 
 
@@ -145,7 +145,7 @@ def test_says_synthetic_and_takes_settings(backbone, dataset) -> None:
     panel = sass_explorer(backbone, dataset, batch_size=8, preset="code")
     assert panel.threshold.value == pytest.approx(0.4) and panel.pair_mode.value == "ordered"
     assert "SYNTHETIC" in panel.children[0].value
-    assert "SYNTHETIC" in panel.heatmap.layout.title.text
+    assert "SYNTHETIC" in panel.heatmap.figure.layout.title.text
     assert "untrained" in panel.children[1].value
 
 

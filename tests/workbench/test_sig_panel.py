@@ -29,7 +29,7 @@ def mixer_output(panel, **settings):
 
 
 def shown_ratios(panel) -> dict[str, np.ndarray]:
-    return {t.name: np.asarray(t.x, dtype=float) for t in panel.ratio_figure.data}
+    return {t.name: np.asarray(t.x, dtype=float) for t in panel.ratio_figure.figure.data}
 
 
 def test_alpha_slider_redraws_the_ratios_the_mixer_would_use(panel) -> None:
@@ -71,7 +71,7 @@ def test_pair_view_shows_the_chosen_pair(panel) -> None:
     panel.pair.value = 3
     mix, s = panel.view.mix, panel.sample
     a, b = int(mix.index_a[3]), int(mix.index_b[3])
-    bars = panel.pair_figure.data
+    bars = panel.pair_figure.figure.data
     assert list(bars[2].x) == ["text", "audio", "vision", "label"]
     np.testing.assert_allclose(bars[2].y, [float(mix.ratios[m][3]) for m in ("text", "audio", "vision")]
                                + [float(mix.label_ratio[3])], atol=1e-6)
@@ -84,8 +84,8 @@ def test_pair_view_shows_the_chosen_pair(panel) -> None:
 
 def test_intensities_against_labels(panel) -> None:
     expected = mixer_output(panel).intensities
-    for trace in panel.intensity_figure.data[:3]:
+    for trace in panel.intensity_figure.figure.data[:3]:
         np.testing.assert_allclose(trace.x, panel.sample.labels.numpy())
         np.testing.assert_allclose(trace.y, expected[trace.name].numpy(), atol=1e-6)
-    assert "SYNTHETIC" in panel.intensity_figure.layout.title.text
+    assert "SYNTHETIC" in panel.intensity_figure.figure.layout.title.text
     assert "given MS-Mix" in panel.children[1].value

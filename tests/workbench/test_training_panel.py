@@ -13,6 +13,7 @@ import torch
 
 from msmix.experiment import SettingError
 from msmix.metrics import regression_metrics
+from synced_state import synced_traces
 from workbench import sass_explorer, training_panel
 
 
@@ -34,11 +35,11 @@ def trained(dataset, tmp_path_factory):
 def test_train_now_fills_history_results_and_model(trained, dataset) -> None:
     panel, row = trained, trained.row
     assert row["epochs"] == 2 and row["backbone"] == "lmf" and row["mixer"] == "msmix" and row["seed"] == 7
-    train, valid = panel.loss_figure.data
+    train, valid = panel.loss_figure.figure.data
     assert list(train.x) == [1, 2] == list(panel.history["epoch"])
     np.testing.assert_allclose(train.y, panel.history["train_loss"])
     np.testing.assert_allclose(valid.y, panel.history["valid_loss"])
-    np.testing.assert_allclose(panel.metric_figure.data[0].y, panel.history["valid_Corr"])
+    np.testing.assert_allclose(panel.metric_figure.figure.data[0].y, panel.history["valid_Corr"])
     # the results row is the restored model's score on test
     expected = regression_metrics(predictions(panel.model, dataset.test), dataset.test.labels, "mosi")
     for key in ("MAE", "Corr", "Has0_acc_2"):
@@ -46,10 +47,10 @@ def test_train_now_fills_history_results_and_model(trained, dataset) -> None:
         assert f"{row[key]:.4f}" in panel.results_table.value
     assert panel.progress.value == 1.0 and "finished" in panel.status.value
     assert panel.mixer is not None and panel.mixer.name == "msmix"
-    assert "SYNTHETIC" in panel.children[0].value and "SYNTHETIC" in panel.loss_figure.layout.title.text
+    assert "SYNTHETIC" in panel.children[0].value and "SYNTHETIC" in panel.loss_figure.figure.layout.title.text
     panel.metric.value = "MAE"
-    np.testing.assert_allclose(panel.metric_figure.data[0].y, panel.history["valid_MAE"])
-    assert panel.metric_figure.layout.yaxis.title.text == "MAE"
+    np.testing.assert_allclose(panel.metric_figure.figure.data[0].y, panel.history["valid_MAE"])
+    assert panel.metric_figure.figure.layout.yaxis.title.text == "MAE"
 
 
 def test_background_training_stops_on_request(dataset) -> None:
@@ -93,7 +94,7 @@ def test_load_a_checkpoint_instead_of_training(trained, dataset, tmp_path) -> No
     panel.load_button.click()
     assert panel.error is None, panel.error
     assert panel.backbone_choice.value == "lmf" and panel.mixer_choice.value == "msmix"
-    assert list(panel.loss_figure.data[0].x) == [1, 2]
+    assert list(panel.loss_figure.figure.data[0].x) == [1, 2]
     torch.testing.assert_close(predictions(panel.model, dataset.test), predictions(trained.model, dataset.test))
     # the panel hands its trained model and mixer to the other panels
     explorer = sass_explorer(panel, dataset, batch_size=8)
@@ -105,10 +106,11 @@ def test_load_a_checkpoint_instead_of_training(trained, dataset, tmp_path) -> No
 
 
 def test_undefined_metrics_are_gaps_not_nan(trained) -> None:
-    """NaN is not valid JSON; a FigureWidget must carry None where a metric is undefined."""
+    """NaN is not valid JSON: the synced figure stays strict JSON and carries the gap as NaN in a typed array."""
     history = trained.history.copy()
     history.loc[0, "valid_Corr"] = float("nan")
     trained.metric.value = "Corr"
     trained._show_history(history)
-    assert trained.metric_figure.data[0].y[0] is None
-    assert trained.metric_figure.data[0].y[1] == pytest.approx(history.loc[1, "valid_Corr"])
+    y = synced_traces(trained.metric_figure)[0]["y"]
+    assert np.isnan(y[0])
+    assert y[1] == pytest.approx(history.loc[1, "valid_Corr"])

@@ -1,0 +1,114 @@
+// The browser side of workbench.LiveFigure and workbench.live_figure.PlotlyLibrary.
+//
+// A figure's traces and layout are widget state, not messages: every view draws what the model
+// holds when it is created and again whenever the state changes, so a view created late, a second
+// view of the same figure or a reloaded page shows the current figure. plotly.js itself comes once
+// per page from the kernel's PlotlyLibrary widget (its `source` state), not once per figure.
+
+const LIBRARIES = Symbol.for("msmix.plotly.libraries");
+
+/** The page-wide slot for one plotly.js version: a promise of the library and whether it is loading. */
+function slot(version) {
+  const all = (globalThis[LIBRARIES] ??= new Map());
+  if (!all.has(version)) {
+    let resolve, reject;
+    const promise = new Promise((ok, fail) => { resolve = ok; reject = fail; });
+    all.set(version, { promise, resolve, reject, loading: false });
+  }
+  return all.get(version);
+}
+
+/** Evaluate plotly.js's UMD bundle as a module of its own and return its export. */
+async function evaluate(source) {
+  const head = "const module = { exports: {} }; const exports = module.exports;\n";
+  const tail = "\nexport default module.exports;\n";
+  const url = URL.createObjectURL(new Blob([head, source, tail], { type: "text/javascript" }));
+  try {
+    return (await import(/* webpackIgnore: true */ url)).default;
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+}
+
+/** The library widget: starts loading plotly.js and returns at once (initialisation has a deadline). */
+function initialize({ model }) {
+  const source = model.get("source");
+  if (!source) return;
+  const library = slot(model.get("version"));
+  if (!library.loading) {
+    library.loading = true;
+    evaluate(source).then(library.resolve, library.reject);
+  }
+}
+
+const NOTE_WAITING = "Drawing the figure\u2026 If this line stays, run the cell again: the figure's data live in the kernel.";
+
+/** A figure view: draw the model's state now and after every change, one drawing at a time. */
+function render({ model, el }) {
+  el.classList.add("msmix-live-figure");
+  const note = Object.assign(document.createElement("div"), { className: "msmix-live-figure-note", textContent: NOTE_WAITING });
+  const plot = Object.assign(document.createElement("div"), { className: "msmix-live-figure-plot" });
+  el.append(note, plot);
+
+  const library = slot(model.get("_plotly_version"));
+  const parsed = new Map(); // JSON text of a trace -> its object, so unchanged traces keep their identity
+  let alive = true;
+  let queued = false;
+  let chain = Promise.resolve();
+
+  const traces = () => {
+    const texts = model.get("_data");
+    const next = new Map();
+    const objects = texts.map((text) => {
+      const object = parsed.get(text) ?? JSON.parse(text);
+      next.set(text, object);
+      return object;
+    });
+    parsed.clear();
+    next.forEach((object, text) => parsed.set(text, object));
+    return objects;
+  };
+
+  const draw = async () => {
+    queued = false;
+    const Plotly = await library.promise;
+    if (!alive) return;
+    const revision = model.get("revision");
+    const layout = JSON.parse(model.get("_layout"));
+    await Plotly.react(plot, traces(), layout, { ...model.get("_config"), responsive: true });
+    if (!alive) return;
+    note.remove();
+    el.dataset.revision = String(revision);
+    el.dispatchEvent(new CustomEvent("msmix:drawn", { detail: { revision } }));
+  };
+
+  const schedule = () => {
+    if (queued) return;
+    queued = true;
+    chain = chain.then(draw).catch((error) => {
+      note.textContent = `The figure could not be drawn: ${error}. Run the cell again.`;
+      console.error("[msmix] LiveFigure", error);
+    });
+  };
+
+  // Plotly sizes an autosized figure by its container; follow the container, not only the window.
+  const resized = new ResizeObserver(() => {
+    if (plot.offsetWidth > 0 && plot.data) library.promise.then((Plotly) => alive && Plotly.Plots.resize(plot));
+  });
+  resized.observe(el);
+  model.on("change:_data", schedule);
+  model.on("change:_layout", schedule);
+  model.on("change:_config", schedule);
+  schedule();
+
+  return () => {
+    alive = false;
+    resized.disconnect();
+    model.off("change:_data", schedule);
+    model.off("change:_layout", schedule);
+    model.off("change:_config", schedule);
+    library.promise.then((Plotly) => Plotly.purge(plot));
+  };
+}
+
+export default { initialize, render };
