@@ -1,10 +1,24 @@
 # Two commands do all the set-up: `make lab` and `make test`. Both create .venv when it is missing.
 # Keep your own (e.g. CUDA) torch: install it into .venv first; an importable torch is never replaced.
+#
+# Variables (e.g. `make TORCH_INDEX=https://download.pytorch.org/whl/cpu lab`):
+#   PYTHON        the interpreter that creates .venv
+#   TORCH         the torch requirement, installed from your pip index (on Linux, PyPI's default
+#                 wheel is a CUDA build of several GB)
+#   TORCH_INDEX   the index to install TORCH from instead (pip --index-url); empty: your pip's own.
+#                 https://download.pytorch.org/whl/cpu gives the CPU build
+#   JUPYTER_ARGS  extra options of `jupyter lab`, e.g. JUPYTER_ARGS="--port 9999 --no-browser"
 PYTHON ?= python3.11
 TORCH ?= torch==2.13.0
+TORCH_INDEX ?=
+JUPYTER_ARGS ?=
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.msmix-installed
+
+# Jupyter refuses to start as root (as in Docker) unless told --allow-root; `id -u` runs only
+# when the lab recipe is expanded.
+ALLOW_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test venv clean-venv
 
@@ -12,12 +26,12 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install "$(TORCH)"
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX) )"$(TORCH)"
 	$(BIN)/pip install -e ".[dev]"
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/01_train_mosi.ipynb
+	$(BIN)/jupyter lab $(ALLOW_ROOT) $(JUPYTER_ARGS) notebooks/01_train_mosi.ipynb
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests/
