@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from msmix.experiment.results import append_row, complete_row, finished_hashes, read_results, results_path
 from msmix.experiment.settings import spec_settings
 from msmix.train import RunSpec
+from msmix.train.progress import StepProgress
 from msmix.train.threads import idle_threads
 
 Runner = Callable[..., dict[str, Any]]
@@ -43,7 +43,8 @@ def run_sweep(
         specs: the runs, e.g. from ``expand_grid``.
         out_dir: holds ``results.csv`` and each run's checkpoint folder under ``runs/``.
         jobs: worker processes; each trains one run at a time with its share of the CPU threads.
-        progress: show a bar over the runs (and, with one job, the trainer's own bars).
+        progress: show a bar over the runs (and, with one job, the trainer's own bars); where
+            bars cannot redraw (stderr is a file or a pipe), one line per finished run instead.
         dry_run: run nothing; return ``plan_sweep``'s table of what would run.
         runner: what trains one spec; ``msmix.train.run`` by default. With ``jobs > 1`` it must be
             importable by name (a module-level function), since workers are fresh processes.
@@ -67,11 +68,10 @@ def run_sweep(
     done = finished_hashes(path)
     todo = [spec for spec in specs if spec.config_hash() not in done]
     runner = runner or _train_run
-    with tqdm(total=len(specs), initial=len(specs) - len(todo), desc="sweep", unit="run", disable=not progress) as bar:
+    with StepProgress(len(specs), "sweep", "run", initial=len(specs) - len(todo), enabled=progress) as bar:
         def record(spec: RunSpec, row: dict[str, Any]) -> None:
             append_row(path, complete_row(row, spec))
-            bar.set_postfix_str(_label(spec), refresh=False)
-            bar.update()
+            bar.step(_label(spec))
 
         if jobs == 1:
             for spec in todo:

@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
 
 import msmix
 from msmix.data.batch import Batch
@@ -37,6 +36,7 @@ from msmix.train.config import TrainConfig
 from msmix.train.early_stopping import EarlyStopping
 from msmix.train.history import EpochRecord, FitResult, history_frame
 from msmix.train.optim import build_optimizer, build_scheduler, clip_gradients, parameter_groups, step_scheduler
+from msmix.train.progress import StepProgress, batch_bar
 from msmix.train.rng import capture_rng_state, restore_rng_state, seed_everything
 from msmix.train.step import training_loss
 
@@ -73,7 +73,8 @@ class Trainer:
         config: the training settings.
         run_dir: where checkpoints go (None: keep nothing on disk; resuming then is impossible).
         callbacks: Callback objects (see ``msmix.train.callbacks``).
-        progress: show tqdm bars (epochs and batches).
+        progress: show progress: tqdm bars (epochs and batches) on a terminal or in Jupyter, one
+            line per epoch on stderr when it is a file or a pipe (``msmix.train.progress``).
         meta: how to rebuild the run (``backbone``, ``mixer``, ``model_config``, ``mixer_config``,
             ``data_source``); what is missing is read from the objects.
     """
@@ -155,10 +156,7 @@ class Trainer:
         self._fitted = True
         seconds_before = self._train_seconds
         interrupted = False
-        epochs_bar = tqdm(
-            total=self.config.max_epochs, initial=len(self.records), desc="epochs", unit="epoch",
-            disable=not self.progress, dynamic_ncols=True,
-        )
+        epochs_bar = StepProgress(self.config.max_epochs, "epochs", "epoch", initial=len(self.records), enabled=self.progress)
         with epochs_bar:
             while not self._finished():
                 record = None if self._stop_flag.is_set() else self._run_epoch()
@@ -167,8 +165,7 @@ class Trainer:
                     break
                 self._train_seconds = seconds_before + time.perf_counter() - session_start
                 self._save_epoch(record)
-                epochs_bar.update(1)
-                epochs_bar.set_postfix(train=f"{record.train_loss:.4f}", valid=f"{record.valid_loss:.4f}")
+                epochs_bar.step(f"train={record.train_loss:.4f}, valid={record.valid_loss:.4f}")
                 self._callbacks.fire("on_epoch_end", self, record)
         result = self._finish(interrupted)
         self._train_seconds = seconds_before + time.perf_counter() - session_start
@@ -221,8 +218,7 @@ class Trainer:
         n_batches = math.ceil(len(split) / cfg.batch_size)
         sums = torch.zeros(len(_LOSS_PARTS), device=self.device)
         batches = split.batches(cfg.batch_size, shuffle=True, generator=self.shuffle_generator)
-        bar = tqdm(batches, total=n_batches, desc=f"epoch {epoch}", unit="batch", leave=False,
-                   disable=not self.progress, dynamic_ncols=True)
+        bar = batch_bar(batches, n_batches, f"epoch {epoch}", enabled=self.progress)
         with bar:
             for i, batch in enumerate(bar):
                 group_start = i - i % cfg.grad_accum
