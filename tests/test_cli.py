@@ -156,6 +156,22 @@ def test_summary_prints_cells_and_paired_comparison(tmp_path: Path, capsys: pyte
     assert "no paired comparison" in capsys.readouterr().out
 
 
+def test_summary_of_one_run_per_cell_prints_no_nan(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = tmp_path / "results.csv"
+    for mixer, value in (("none", 0.8), ("msmix", 0.815)):
+        append_row(path, {"data": "toy", "backbone": "tfn", "mixer": mixer, "seed": 1111,
+                          **{k: value for k in MOSI_KEYS}, "config_hash": mixer})
+    assert main(["summary", str(path), "--percent", "--metric", "Has0_acc_2", "--wilcoxon"]) == 0
+    out = capsys.readouterr().out
+    assert "nan" not in out.lower()
+    cells = out.split("\n\n")[0]
+    assert "81.5000" in cells and "±" not in cells.split(":", 1)[1] and "one run has no spread" in cells
+    paired = out.split("each mixer minus 'none'")[1].splitlines()
+    header, row = paired[1].split(), paired[2].split()
+    assert header[4:8] == ["n", "mean_diff", "95%", "CI"] and row[4:] == ["1", "+1.5000", "n/a", "n/a", "1.0000"]
+    assert "2+ seeds" in out
+
+
 def test_inspect_says_the_demo_data_is_synthetic(capsys: pytest.CaptureFixture) -> None:
     assert main(["inspect", "toy"]) == 0
     out = capsys.readouterr().out

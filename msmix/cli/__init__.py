@@ -2,7 +2,9 @@
 
 Every subcommand has ``--help``. ``--data toy`` (the synthetic demo set) works with no files.
 Mistakes a user can fix (a missing file, a bad data file, an unknown backbone or mixer, a bad
-``--set``) print one line to stderr and exit with status 2. One module per command.
+``--set``) print one line to stderr and exit with status 2. One module per command; torch and the
+other heavy libraries load only inside the commands that need them, so ``--help``, ``msmix list``
+and argument errors answer at once.
 """
 
 from __future__ import annotations
@@ -34,19 +36,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        print(f"msmix {args.command}: interrupted (with --out, run it again to continue where it stopped)", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if not _is_user_error(err):
+            raise
+        print(f"msmix {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _is_user_error(err: Exception) -> bool:
+    """Whether ``err`` is a mistake the user can fix. The data and experiment error types are
+    imported only here, once something failed: importing them loads torch."""
+    if isinstance(err, (UsageError, FileNotFoundError)):
+        return True
     from msmix.data.errors import DataError
     from msmix.experiment import SettingError
     from msmix.experiment.checks import SpecError
     from msmix.experiment.grid import SweepConfigError
 
-    try:
-        return args.handler(args)
-    except (UsageError, DataError, SettingError, SpecError, SweepConfigError, FileNotFoundError) as err:
-        print(f"msmix {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"msmix {args.command}: interrupted (with --out, run it again to continue where it stopped)", file=sys.stderr)
-        return 130
+    return isinstance(err, (DataError, SettingError, SpecError, SweepConfigError))
 
 
 def build_parser() -> argparse.ArgumentParser:

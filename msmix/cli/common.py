@@ -1,9 +1,15 @@
-"""What the commands share: the error a user can fix, loading data with such errors, ``--kind``."""
+"""What the commands share: the error a user can fix, loading data with such errors, ``--kind``.
+
+Modules of this package import only the standard library at the top: torch, pandas and the rest
+load inside the command handlers, so ``--help``, ``msmix list`` and argument errors answer at once.
+"""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
+
+from msmix.cli.catalog import KINDS
 
 
 class UsageError(Exception):
@@ -24,6 +30,4 @@ def load_source(loader: Any, source: str) -> Any:
 
 def add_kind_option(p: argparse.ArgumentParser) -> None:
     """``--kind``, for data files whose kind their feature sizes do not give away."""
-    from msmix.data.spec import KINDS
-
     p.add_argument("--kind", choices=list(KINDS), help="the data set kind when it cannot be inferred")

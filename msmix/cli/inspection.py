@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import pandas as pd
-
 from msmix.cli.common import add_kind_option, load_source
 
 
@@ -24,6 +22,8 @@ def add(commands: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run ``msmix inspect``; returns the exit status."""
+    import pandas as pd
+
     from msmix.data import describe, inspect_problems, load
 
     ds = load_source(lambda: load(args.data, kind=args.kind), args.data)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from msmix.cli.catalog import BACKBONES, MIXERS
+
 
 def add(commands: Any) -> None:
     """Register ``msmix list`` on the subcommand parser."""
@@ -12,14 +14,10 @@ def add(commands: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    """Run ``msmix list``; returns the exit status."""
-    import msmix.mixing
-    import msmix.models
-
+    """Run ``msmix list`` from the CLI's catalogue of names, so it answers without loading torch."""
     print("backbones:")
-    for name in msmix.models.available():
-        doc = (msmix.models.backbone_class(name).__doc__ or "").strip().splitlines()
-        print(f"  {name:<10} {doc[0].replace('``', '') if doc else ''}")
+    for name, summary in BACKBONES.items():
+        print(f"  {name:<10} {summary}")
     print("mixers:")
-    print("  " + ", ".join(msmix.mixing.available()))
+    print("  " + ", ".join(MIXERS))
     return 0

@@ -8,9 +8,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from msmix.cli.common import UsageError, add_kind_option, load_source
+from msmix.cli.run_folders import holds_checkpoint, not_a_run_folder
+
+_CHECKPOINT_HELP = "a run folder, OUT/runs/<run>/ of `msmix train --out OUT` (it prints it), or a .pt checkpoint"
 
 
 def add(commands: Any) -> None:
@@ -24,7 +25,7 @@ def _add_evaluate(commands: Any) -> None:
         "evaluate", help="MMSA metrics of a trained checkpoint on a data set's test split",
         description="Load a checkpoint (a run folder or its best.pt) and report MMSA's metrics on the test split of DATA.",
     )
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a run folder (under OUT/runs/) or a .pt checkpoint")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help=_CHECKPOINT_HELP)
     p.add_argument("data", metavar="DATA", help='"toy" or the path of an MMSA .pkl file')
     _add_scoring_options(p)
     p.set_defaults(handler=evaluate)
@@ -36,7 +37,7 @@ def _add_predict(commands: Any) -> None:
         description="Score every sample of one split of an MMSA-format file with a trained checkpoint: "
         "a CSV of id, prediction and label (to stdout, or to --out).",
     )
-    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a run folder (under OUT/runs/) or a .pt checkpoint")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help=_CHECKPOINT_HELP)
     p.add_argument("features", metavar="FEATURES", help='an MMSA .pkl file (or "toy")')
     p.add_argument("--split", choices=["train", "valid", "test"], default="test", help="which split to score (default: test)")
     p.add_argument("--out", metavar="CSV", help="write the scores here instead of stdout")
@@ -50,6 +51,9 @@ def _add_scoring_options(p: argparse.ArgumentParser) -> None:
 
 
 def evaluate(args: argparse.Namespace) -> int:
+    """Run ``msmix evaluate``; returns the exit status."""
+    import pandas as pd
+
     trainer, loaded = _scoring_trainer(args.checkpoint, args.data, args.kind, args.device)
     metrics, _ = trainer.evaluate("test")
     print(f"{loaded.backbone} + {loaded.mixer_name} from {args.checkpoint} on {_data_label(trainer.data)}, "
@@ -59,6 +63,9 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def predict(args: argparse.Namespace) -> int:
+    """Run ``msmix predict``; returns the exit status."""
+    import pandas as pd
+
     trainer, _ = _scoring_trainer(args.checkpoint, args.features, args.kind, args.device)
     split = trainer.data[args.split]
     scores = pd.DataFrame({
@@ -89,6 +96,8 @@ def _scoring_trainer(checkpoint: str, source: str, kind: str | None, device: str
     path = Path(checkpoint)
     if not path.exists():
         raise UsageError(f"no checkpoint at {path}")
+    if path.is_dir() and not holds_checkpoint(path) and (hint := not_a_run_folder(path)):
+        raise UsageError(hint)
     try:
         loaded = load_checkpoint(path)
     except ValueError as err:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
-
-import pandas as pd
+import math
+from typing import TYPE_CHECKING, Any
 
 from msmix.cli.common import UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def add(commands: Any) -> None:
@@ -42,6 +44,8 @@ def handle(args: argparse.Namespace) -> int:
     std = "population" if args.ddof == 0 else "sample"
     print(f"mean ± {std} std over seeds{' (x100)' if args.percent else ''}:")
     print(format_summary(summary, digits=args.digits).to_string(index=False))
+    if (summary["n"] < 2).any():
+        print("(a cell of one run shows its mean alone: one run has no spread to estimate)")
     if args.baseline not in set(table["mixer"]) or set(table["mixer"]) == {args.baseline}:
         print(f"\nno paired comparison: the table needs runs of {args.baseline!r} and of another mixer")
         return 0
@@ -51,14 +55,25 @@ def handle(args: argparse.Namespace) -> int:
         raise UsageError(str(err)) from None
     print(f"\neach mixer minus {args.baseline!r} on the same seeds (MAE: lower is better):")
     print(_format_paired(paired, args.digits).to_string(index=False))
+    if (paired["n"] < 2).any():
+        print("(n/a: one paired seed gives a difference but no interval or test; run 2+ seeds of each mixer)")
     return 0
 
 
 def _format_paired(paired: pd.DataFrame, digits: int) -> pd.DataFrame:
+    """The paired table as text; what cannot be computed (one seed, identical runs) reads ``n/a``."""
     out = paired.loc[:, :"n"].copy()
-    out["mean_diff"] = [f"{v:+.{digits}f}" for v in paired["mean_diff"]]
-    out["95% CI"] = [f"[{lo:+.{digits}f}, {hi:+.{digits}f}]" for lo, hi in zip(paired["ci_low"], paired["ci_high"])]
+    out["mean_diff"] = [_number(v, f"+.{digits}f") for v in paired["mean_diff"]]
+    out["95% CI"] = [_interval(lo, hi, digits) for lo, hi in zip(paired["ci_low"], paired["ci_high"])]
     for column in ("p_value", "wilcoxon_p"):
         if column in paired:
-            out[column] = [f"{p:.4f}" for p in paired[column]]
+            out[column] = [_number(p, ".4f") for p in paired[column]]
     return out
+
+
+def _number(value: float, spec: str) -> str:
+    return "n/a" if math.isnan(value) else format(value, spec)
+
+
+def _interval(low: float, high: float, digits: int) -> str:
+    return "n/a" if math.isnan(low) or math.isnan(high) else f"[{low:+.{digits}f}, {high:+.{digits}f}]"

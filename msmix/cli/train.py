@@ -6,8 +6,6 @@ import argparse
 import sys
 from typing import Any
 
-import pandas as pd
-
 from msmix.cli.common import UsageError
 from msmix.cli.threads_option import add_threads_option, chosen_threads, set_threads
 
@@ -27,8 +25,9 @@ def add(commands: Any) -> None:
     p.add_argument("--epochs", type=int, metavar="MAX", help="most epochs (default: the backbone's published recipe)")
     p.add_argument("--patience", type=int, metavar="N", help="early-stopping patience in epochs (default: the recipe's)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to train (default: auto, CUDA when available)")
-    p.add_argument("--out", metavar="DIR", help="keep checkpoints here and append the row to DIR/results.csv")
-    p.add_argument("--resume", action="store_true", help="continue the unfinished run of this configuration in --out")
+    p.add_argument("--out", metavar="DIR", help="append the row to DIR/results.csv and keep the checkpoints in DIR/runs/<run>/ "
+                   "(the layout of a sweep's folder)")
+    p.add_argument("--resume", action="store_true", help="continue the unfinished run of this configuration in DIR/runs/")
     p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting: mixer.<name>, model.<name>, train.<name> or data_options.<name> "
                    "(e.g. --set mixer.threshold=0.4 --set train.lr=5e-4); repeatable")
@@ -91,6 +90,8 @@ def _spec_from_args(args: argparse.Namespace) -> Any:
 
 
 def _print_row(row: dict[str, Any], synthetic: bool) -> None:
+    import pandas as pd
+
     from msmix.experiment import METRIC_COLUMNS
 
     data = f"{row['data']} (synthetic demo data)" if synthetic else row["data"]

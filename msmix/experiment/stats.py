@@ -62,12 +62,18 @@ def summarize(
 
 
 def format_summary(summary: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
-    """``summarize``'s table with each metric as one ``"mean ± std"`` text column."""
+    """``summarize``'s table with each metric as one ``"mean ± std"`` text column.
+
+    A cell of one run has no spread to estimate (its sample std is NaN, its population std a
+    meaningless 0): it shows the mean alone, and the ``n`` column says why.
+    """
     metrics = [c[: -len("_mean")] for c in summary.columns if c.endswith("_mean")]
     out = summary.drop(columns=[f"{m}_{s}" for m in metrics for s in ("mean", "std")])
+    single = summary["n"] < 2 if "n" in summary else pd.Series(False, index=summary.index)
     for metric in metrics:
         mean, std = summary[f"{metric}_mean"], summary[f"{metric}_std"]
-        out[metric] = [f"{m:.{digits}f} ± {s:.{digits}f}" for m, s in zip(mean, std)]
+        out[metric] = [f"{m:.{digits}f}" if one or pd.isna(s) else f"{m:.{digits}f} ± {s:.{digits}f}"
+                       for m, s, one in zip(mean, std, single)]
     return out
 
 
