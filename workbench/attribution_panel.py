@@ -18,7 +18,7 @@ from msmix.attribution import METHODS, Attribution, attribute_inputs, attribute_
 from msmix.data.dataset import Dataset
 from msmix.mixing.base import Mixer, MixResult
 from msmix.models.base import Backbone
-from workbench._panel import Panel
+from workbench._panel import Panel, row
 from workbench._style import DIVERGING_SCALE, MODALITY_COLOURS
 from workbench.figures import base_figure, set_title
 from workbench.live_figure import LiveFigure
@@ -67,11 +67,11 @@ class AttributionPanel(Panel):
         self.bars = self._bars()
         self.heatmap = self._heatmap()
         self.attribution: Attribution | None = None
-        self.space.observe(lambda _: self.refresh(), names="value")
-        self.method.observe(lambda _: self.refresh(), names="value")
+        self.space.observe(lambda _: self._on_choice(), names="value")
+        self.method.observe(lambda _: self._on_choice(), names="value")
         self.sample.observe(lambda _: self._draw_sample(), names="value")
         self._arrange(sample.spec, source, note, [
-            widgets.HBox([self.space, self.method]), self.bars, self.sample, self.caption, self.heatmap,
+            row(self.space, self.method), self.bars, self.sample, self.caption, self.heatmap,
         ])
         self.refresh()
 
@@ -88,6 +88,13 @@ class AttributionPanel(Panel):
                                         ids=[f"mixed {r}" for r in range(self.mix.k)])
             self._cache[key] = to_device(found, "cpu")
         return self._cache[key]
+
+    def _on_choice(self) -> None:
+        """A computed attribution is drawn at once; a new one is computed in the background."""
+        if (self.space.value, self.method.value) in self._cache:
+            self.refresh()
+        else:
+            self._in_background(self.refresh)
 
     def refresh(self) -> None:
         self.attribution = self.compute(self.space.value, self.method.value)

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from msmix.experiment import format_summary, paired_comparison, read_results, summarize
 from msmix.experiment.results import METRIC_COLUMNS
-from workbench._panel import Panel
+from workbench._panel import Panel, row, scrolling
 from workbench._style import COLOURWAY, NEGATIVE, source_label
 from workbench.export import bar_figure, latex_table, save_figure
 from workbench.figures import live_figure, set_title
@@ -81,12 +81,12 @@ class ComparisonPanel(Panel):
         self.export_button.on_click(lambda _: self._export_clicked())
         self._arrange(None, "", "", [
             self.banner,
-            widgets.HBox([self.data_choice, self.metric, self.percent]),
-            widgets.HTML("<b>Mean ± std over seeds</b> (std with n &minus; 1)"), self.summary_table,
-            widgets.HBox([self.radar_axes, self.radar_backbone, self.scale]), self.radar,
-            widgets.HBox([self.baseline]), self.paired_table,
+            row(self.data_choice, self.metric, self.percent),
+            widgets.HTML("<b>Mean ± std over seeds</b> (std with n &minus; 1)"), scrolling(self.summary_table),
+            row(self.radar_axes, self.radar_backbone, self.scale), self.radar,
+            row(self.baseline), scrolling(self.paired_table),
             self.mmsa_table,
-            widgets.HBox([self.export_dir, self.export_button]), self.export_status,
+            row(self.export_dir, self.export_button), self.export_status,
         ])
         self.refresh()
 

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from msmix.data import describe
 from msmix.data.dataset import SPLITS, Dataset
-from workbench._panel import Panel
+from workbench._panel import Panel, row, scrolling
 from workbench._style import SIGN_COLOURS, SIGN_NAMES
 from workbench.figures import base_figure, set_title
 from workbench.live_figure import LiveFigure
@@ -50,7 +50,7 @@ class DataPanel(Panel):
         for control in (self.split, self.label, self.bins):
             control.observe(lambda _: self.refresh(), names="value")
         self._arrange(spec, dataset.source, "", [
-            self.summary, self.table, widgets.HBox([self.split, self.label, self.bins]), self.histogram,
+            scrolling(self.summary), scrolling(self.table), row(self.split, self.label, self.bins), self.histogram,
         ])
         self.refresh()
 

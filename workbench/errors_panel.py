@@ -18,7 +18,7 @@ from msmix import MODALITIES
 from msmix.attribution import METHODS, Attribution, attribute_inputs, modality_shares
 from msmix.data.dataset import SPLITS, Dataset
 from msmix.models.base import Backbone
-from workbench._panel import Panel
+from workbench._panel import Panel, row, scrolling
 from workbench._style import MODALITY_COLOURS, shorten
 from workbench.figures import base_figure, set_title
 from workbench.live_figure import LiveFigure
@@ -52,9 +52,9 @@ class ErrorsPanel(Panel):
         self.worst = pd.DataFrame()
         self.attribution: Attribution | None = None
         for control in (self.split, self.count, self.method):
-            control.observe(lambda _: self.refresh(), names="value")
+            control.observe(lambda _: self._in_background(self.refresh), names="value")
         self._arrange(dataset.spec, dataset.source, note, [
-            widgets.HBox([self.split, self.count, self.method]), self.bars, self.table,
+            row(self.split, self.count, self.method), self.bars, scrolling(self.table),
         ])
         self.refresh()
 

@@ -21,7 +21,7 @@ from torch import Tensor
 from msmix.data.dataset import Dataset
 from msmix.mixing.base import Mixer, MixResult
 from msmix.mixing.pairs import zero_padded
-from workbench._panel import Panel
+from workbench._panel import Panel, row
 from workbench._style import MIXED, SIGN_COLOURS, SIGN_NAMES
 from workbench.figures import base_figure, set_title
 from workbench.live_figure import LiveFigure
@@ -59,10 +59,10 @@ class LatentPanel(Panel):
         self.scatter = self._figure()
         self.embedding = np.zeros((n, 2))
         for control in (self.modality, self.perplexity, self.seed):
-            control.observe(lambda _: self.refresh(), names="value")
+            control.observe(lambda _: self._in_background(self.refresh), names="value")
         self.show_mixed.observe(self._on_show_mixed, names="value")
         self._arrange(sample.spec, source, note, [
-            widgets.HBox([self.modality, self.perplexity, self.seed, self.show_mixed]), self.scatter,
+            row(self.modality, self.perplexity, self.seed, self.show_mixed), self.scatter,
         ])
         self.refresh()
 

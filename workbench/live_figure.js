@@ -54,6 +54,7 @@ function render({ model, el }) {
   const parsed = new Map(); // JSON text of a trace -> its object, so unchanged traces keep their identity
   let alive = true;
   let queued = false;
+  let changedAt = performance.now(); // when the state this drawing shows arrived (for latency benchmarks)
   let chain = Promise.resolve();
 
   const traces = () => {
@@ -74,17 +75,21 @@ function render({ model, el }) {
     const Plotly = await library.promise;
     if (!alive) return;
     const revision = model.get("revision");
+    const arrived = changedAt;
+    const started = performance.now();
     const layout = JSON.parse(model.get("_layout"));
     await Plotly.react(plot, traces(), layout, { ...model.get("_config"), responsive: true });
     if (!alive) return;
     note.remove();
     el.dataset.revision = String(revision);
-    el.dispatchEvent(new CustomEvent("msmix:drawn", { detail: { revision } }));
+    const detail = { revision, arrived, drawMs: performance.now() - started };
+    el.dispatchEvent(new CustomEvent("msmix:drawn", { detail, bubbles: true }));
   };
 
   const schedule = () => {
     if (queued) return;
     queued = true;
+    changedAt = performance.now();
     chain = chain.then(draw).catch((error) => {
       note.textContent = `The figure could not be drawn: ${error}. Run the cell again.`;
       console.error("[msmix] LiveFigure", error);

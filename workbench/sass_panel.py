@@ -20,7 +20,7 @@ from msmix.mixing.base import Mixer
 from msmix.mixing.msmix import PRESETS, MSMixConfig
 from msmix.mixing.sass import PAIR_MODES
 from msmix.mixing.sig import adaptive_ratio, normalized_intensity
-from workbench._panel import Panel
+from workbench._panel import Panel, figure_row, row
 from workbench._style import HEATMAP_SCALE, MIXED, NEUTRAL, POSITIVE
 from workbench.figures import base_figure
 from workbench.live_figure import LiveFigure
@@ -76,12 +76,12 @@ class SassExplorer(Panel):
                         self.max_label_gap, self.seed):
             control.observe(self._on_change, names="value")
         controls = widgets.VBox([
-            widgets.HBox([self.preset, self.threshold, self.seed]),
-            widgets.HBox([self.pair_mode, self.minmax]),
-            widgets.HBox([self.same_polarity, self.limit_gap, self.max_label_gap]),
+            row(self.preset, self.threshold, self.seed),
+            row(self.pair_mode, self.minmax),
+            row(self.same_polarity, self.limit_gap, self.max_label_gap),
         ])
         self._arrange(sample.spec, source, note, [
-            controls, self.pair_count, self.conflict, widgets.HBox([self.heatmap, self.conflict_figure]),
+            controls, self.pair_count, self.conflict, figure_row(self.heatmap, self.conflict_figure, basis=(560, 320)),
         ])
         self.refresh()
 

@@ -18,7 +18,7 @@ from msmix.data.dataset import Dataset
 from msmix.mixing.base import Mixer
 from msmix.mixing.msmix import MSMixConfig
 from msmix.mixing.sig import LABEL_RATIO_MODES, normalized_intensity
-from workbench._panel import Panel
+from workbench._panel import Panel, figure_row, row
 from workbench._style import MIXED, MODALITY_COLOURS, NEUTRAL, PARENT_COLOURS, shorten
 from workbench.figures import base_figure
 from workbench.live_figure import LiveFigure
@@ -62,8 +62,8 @@ class SigExplorer(Panel):
             control.observe(lambda _: self.refresh(), names="value")
         self.pair.observe(lambda _: self._draw_pair(), names="value")
         self._arrange(sample.spec, source, note, [
-            widgets.HBox([self.alpha, self.label_ratio, self.seed]),
-            widgets.HBox([self.ratio_figure, self.intensity_figure]),
+            row(self.alpha, self.label_ratio, self.seed),
+            figure_row(self.ratio_figure, self.intensity_figure),
             self.pair, self.pair_text, self.pair_figure,
         ])
         self.refresh()

@@ -28,7 +28,7 @@ from msmix.mixing.base import Mixer
 from msmix.models.base import Backbone
 from msmix.train import Callback, EpochRecord, FitResult, LoadedRun, RunSpec, load_checkpoint, run
 from msmix.train.config import DEVICES
-from workbench._panel import Panel
+from workbench._panel import Panel, figure_row, row, scrolling
 from workbench._style import NEGATIVE, POSITIVE
 from workbench.figures import base_figure, titled
 from workbench.live_figure import LiveFigure
@@ -98,14 +98,14 @@ class TrainingPanel(Panel):
         self.metric.observe(lambda _: self._draw_history(), names="value")
         source = data.source if isinstance(data, Dataset) else str(data)
         self._arrange(self.spec, source, "", [
-            widgets.HBox([self.backbone_choice, self.mixer_choice, self.seed]),
-            widgets.HBox([self.max_epochs, self.patience, self.device]),
+            row(self.backbone_choice, self.mixer_choice, self.seed),
+            row(self.max_epochs, self.patience, self.device),
             self.settings,
-            widgets.HBox([self.train_button, self.stop_button, self.progress]),
-            widgets.HBox([self.load_path, self.load_button]),
+            row(self.train_button, self.stop_button, self.progress),
+            row(self.load_path, self.load_button),
             self.status,
-            widgets.HBox([self.loss_figure, widgets.VBox([self.metric, self.metric_figure])]),
-            self.results_table,
+            self.metric, figure_row(self.loss_figure, self.metric_figure),
+            scrolling(self.results_table),
         ])
 
     @property

@@ -1,94 +1,88 @@
-"""The workbench in a real browser: JupyterLab runs ``01_train_mosi.ipynb``, and moving the SASS
-threshold slider with the keyboard changes the pair count and the heat map.
+"""The workbench in a real browser, as a user gets it from ``make lab``: JupyterLab with its default
+(windowed) rendering runs each notebook; every plotly figure must be drawn with data, the controls
+must change the figures they drive, no panel may overflow its row at 1400 px, and after a page
+reload (kernel still running) every figure must come back showing what it showed before.
 
-Chromium is Debian's (``executable_path``), driven by Playwright; a screenshot of the page and one
-of the heat map go to ``test-artifacts/``.
+Chromium is Debian's (``executable_path``), driven by Playwright. Screenshots of every panel go to
+``test-artifacts/<notebook>/`` for a person to look at.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
+
+from notebook_page import Figure, NotebookError, NotebookPage
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-NOTEBOOK = "01_train_mosi.ipynb"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-]
-KERNEL_READY_TIMEOUT = 60.0
-RUN_ALL_TIMEOUT = 240.0  # a guard against hangs: the notebook runs in about a minute on an idle 2-core CPU
-UPDATE_TIMEOUT_MS = 20_000
-KEY_PRESSES = 12  # slider steps of 0.01 each
+# Deadlines, not expected times: each holds on a busy 2-core machine (Run All of 01 takes about a
+# minute on an idle one). A blank figure still fails: it never gets drawn, so the wait runs out.
+KERNEL_READY_TIMEOUT = 180.0
+RUN_ALL_TIMEOUT = 900.0
+FIGURES_TIMEOUT = 180.0
+UPDATE_TIMEOUT = 120.0
+SAVE_TIMEOUT = 60.0
 
-# Every code cell's prompt ("[3]:", "[*]:" while running, "[ ]:" before), the execution
-# indicator's status, the status bar's kernel line ("Python 3 (ipykernel) | Idle") and the text
-# of any output holding a Python traceback.
-NOTEBOOK_STATE_JS = """() => {
-  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
-  if (!panel) return null;
-  const prompts = [...panel.querySelectorAll('.jp-CodeCell .jp-InputPrompt')].map(p => p.textContent.trim());
-  const errors = [...panel.querySelectorAll('.jp-OutputArea-output')].map(o => o.textContent)
-    .filter(t => t.includes('Traceback (most recent call last)'));
-  const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
-  const kernel = [...document.querySelectorAll('.jp-StatusBar-TextItem')].map(e => e.textContent)
-    .find(t => t.includes('|')) || '';
-  return {prompts, errors, kernel, status: indicator ? indicator.getAttribute('data-status') : null};
-}"""
-
-# The number of candidate-pair markers (the heat map's first scatter trace) drawn in the SVG.
-CANDIDATE_MARKERS_JS = """(plot) => {
-  const traces = plot.querySelectorAll('.scatterlayer .trace');
-  return traces.length ? traces[0].querySelectorAll('path.point').length : -1;
-}"""
+# Plotly figures each notebook shows once it has run (LiveFigures, and static ones in 03).
+EXPECTED_FIGURES = {"01_train_mosi.ipynb": 12, "02_compare_methods.ipynb": 2, "03_sensitivity.ipynb": 3}
+PANELS = ("data", "training", "sass", "sig", "latent", "errors", "attribution", "comparison")
 
 
-def notebook_state(page: Any) -> dict[str, Any] | None:
-    return page.evaluate(NOTEBOOK_STATE_JS)
+def screenshot_panels(page: Any, artifacts: Path, notebook: str, suffix: str = "") -> list[Path]:
+    """One PNG per workbench panel of the notebook (element screenshots, scrolled into view)."""
+    folder = artifacts / Path(notebook).stem
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for panel in PANELS:
+        found = page.locator(f".jp-NotebookPanel:not(.lm-mod-hidden) .msmix-{panel}")
+        for i in range(found.count()):
+            path = folder / f"{panel}{'' if i == 0 else i + 1}{suffix}.png"
+            found.nth(i).screenshot(path=str(path))
+            written.append(path)
+    return written
 
 
-def wait_for(page: Any, ready, what: str, timeout: float) -> dict[str, Any]:
-    """Poll the notebook's state until ``ready(state)``; fail at once on a traceback in an output."""
-    deadline = time.monotonic() + timeout
-    state = None
-    while time.monotonic() < deadline:
-        state = notebook_state(page)
-        if state and state["errors"]:
-            pytest.fail(f"a cell raised while waiting for {what}:\n{state['errors'][0][-2500:]}")
-        if state and ready(state):
-            return state
-        page.wait_for_timeout(250)
-    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}; last state: {state}")
+def run_notebook(page: Any, lab: Any, notebook: str, artifacts: Path) -> tuple[NotebookPage, list[Figure]]:
+    """Open and run a notebook; check its figures, its layout and the console; take screenshots."""
+    nb = NotebookPage(page, lab, notebook)
+    nb.open(KERNEL_READY_TIMEOUT)
+    nb.run_all(RUN_ALL_TIMEOUT)
+    figures = nb.wait_for_figures(EXPECTED_FIGURES[notebook], FIGURES_TIMEOUT)
+    screenshot_panels(page, artifacts, notebook)
+    assert nb.overflowing() == [], "panel rows wider than the notebook clip their figures"
+    assert not [e for e in page.console_errors if "anywidget" in e or "msmix" in e], page.console_errors
+    return nb, figures
 
 
-def kernel_ready(state: dict[str, Any]) -> bool:
-    return bool(state["prompts"]) and state["kernel"].endswith("| Idle")
+def assert_reload_shows_the_same(nb: NotebookPage, before: list[Figure], artifacts: Path) -> None:
+    """Save, reload the page with the kernel alive, and find every figure drawn as it was."""
+    nb.save(SAVE_TIMEOUT)
+    nb.reload(KERNEL_READY_TIMEOUT)
+    after = nb.wait_for_figures(len(before), FIGURES_TIMEOUT)
+    screenshot_panels(nb.page, artifacts, nb.notebook, suffix="-reloaded")
+    assert [(f.name, f.fingerprint) for f in after] == [(f.name, f.fingerprint) for f in before], (
+        "after a reload the figures show something else than before it"
+    )
 
 
-def wait_for_kernel_session(lab: Any, notebook: str, timeout: float) -> None:
-    """Wait until the server runs an idle kernel for ``notebook`` (the page then connects to it)."""
-    deadline = time.monotonic() + timeout
-    sessions: list[dict[str, Any]] = []
-    while time.monotonic() < deadline:
-        with urllib.request.urlopen(f"{lab.url}/api/sessions?token={lab.token}", timeout=5) as response:
-            sessions = json.load(response)
-        if any(s.get("path", "").endswith(notebook) and (s.get("kernel") or {}).get("execution_state") == "idle"
-               for s in sessions):
-            return
-        time.sleep(0.3)
-    pytest.fail(f"no idle kernel for {notebook} after {timeout:.0f} s; sessions: {sessions}")
-
-
-def all_cells_ran(state: dict[str, Any]) -> bool:
-    prompts = state["prompts"]
-    return bool(prompts) and state["status"] == "idle" and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts)
+def press_on_slider(nb: NotebookPage, css: str, key: str, presses: int) -> str:
+    """Move an ipywidgets slider with the keyboard; returns its readout afterwards."""
+    slider = nb.page.locator(f".jp-NotebookPanel:not(.lm-mod-hidden) .{css}").first
+    slider.scroll_into_view_if_needed()
+    readout = slider.locator(".widget-readout")
+    before = readout.inner_text()
+    handle = slider.locator(".noUi-handle")
+    handle.focus()
+    for _ in range(presses):
+        nb.page.keyboard.press(key)
+    nb.page.wait_for_function("([el, before]) => el.textContent.trim() !== before",
+                              arg=[readout.element_handle(), before], timeout=UPDATE_TIMEOUT * 1000)
+    return readout.inner_text()
 
 
 def pair_count(text: str) -> int:
@@ -98,64 +92,57 @@ def pair_count(text: str) -> int:
     return int(match.group(1))
 
 
-def test_sass_slider_changes_pair_count_and_heat_map(chromium_path: str, sync_playwright, lab_server, artifacts) -> None:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
-        try:
-            run_and_drive(page, lab_server, artifacts)
-        finally:
-            page.screenshot(path=str(artifacts / "jupyterlab_01_train_mosi.png"))
-            browser.close()
+def test_notebook_01_draws_every_figure_responds_and_survives_a_reload(browser_page, lab_server, artifacts) -> None:
+    notebook = "01_train_mosi.ipynb"
+    try:
+        nb, _ = run_notebook(browser_page, lab_server, notebook, artifacts)
+
+        # SASS threshold: the pair count and the heat map's candidate markers change.
+        count = browser_page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .msmix-sass-pair-count").first
+        count_before, heatmap = count.inner_text(), nb.figure("msmix-sass-heatmap")
+        readout = press_on_slider(nb, "msmix-sass-threshold", "ArrowRight", 12)
+        heatmap_after = nb.wait_for_redraw("msmix-sass-heatmap", heatmap, UPDATE_TIMEOUT)
+        assert f"threshold {float(readout):.2f}" in count.inner_text()
+        assert pair_count(count.inner_text()) != pair_count(count_before)
+        assert heatmap_after.fingerprint != heatmap.fingerprint
+
+        # SIG alpha: the ratio histograms change.
+        ratios = nb.figure("msmix-sig-ratio-figure")
+        press_on_slider(nb, "msmix-sig-alpha", "ArrowLeft", 10)
+        assert nb.wait_for_redraw("msmix-sig-ratio-figure", ratios, UPDATE_TIMEOUT).fingerprint != ratios.fingerprint
+
+        # Attribution: another sample's heat map.
+        sample = nb.figure("msmix-attribution-heatmap")
+        press_on_slider(nb, "msmix-attribution-sample", "ArrowRight", 1)
+        assert nb.wait_for_redraw("msmix-attribution-heatmap", sample, UPDATE_TIMEOUT).fingerprint != sample.fingerprint
+
+        assert_reload_shows_the_same(nb, nb.figures(), artifacts)
+    finally:
+        browser_page.screenshot(path=str(artifacts / "jupyterlab_01_train_mosi.png"))
 
 
-def run_and_drive(page: Any, lab: Any, artifacts: Path) -> None:
-    started = time.monotonic()
-    timings: dict[str, float] = {}
-    page.goto(lab.notebook_url(NOTEBOOK))
-    wait_for_kernel_session(lab, NOTEBOOK, KERNEL_READY_TIMEOUT)
-    wait_for(page, kernel_ready, "the page to connect to the kernel", KERNEL_READY_TIMEOUT)
-    timings["kernel_ready_s"] = time.monotonic() - started
+@pytest.mark.parametrize("notebook", ["02_compare_methods.ipynb", "03_sensitivity.ipynb"])
+def test_notebook_draws_every_figure_and_survives_a_reload(notebook: str, browser_page, lab_server, artifacts) -> None:
+    try:
+        nb, figures = run_notebook(browser_page, lab_server, notebook, artifacts)
+        assert_reload_shows_the_same(nb, figures, artifacts)
+    finally:
+        browser_page.screenshot(path=str(artifacts / f"jupyterlab_{Path(notebook).stem}.png"))
 
-    page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
-    page.locator(".lm-Menu-item", has_text=re.compile(r"^Run All Cells$")).click()
-    wait_for(page, all_cells_ran, "every cell to run", RUN_ALL_TIMEOUT)
-    timings["all_cells_ran_s"] = time.monotonic() - started
 
-    # The SASS explorer tags its widgets with CSS classes (msmix-sass-<attribute>).
-    slider = page.locator(".msmix-sass-threshold").first
-    count = page.locator(".msmix-sass-pair-count").first
-    heatmap = page.locator(".msmix-sass-heatmap.js-plotly-plot, .msmix-sass-heatmap .js-plotly-plot").first
-    slider.scroll_into_view_if_needed()
-    handle = slider.locator(".noUi-handle")
-    handle.wait_for(state="visible")
-    readout_before = slider.locator(".widget-readout").inner_text()
-    count_before = count.inner_text()
-    markers_before = heatmap.evaluate(CANDIDATE_MARKERS_JS)
-    image_before = heatmap.screenshot()
-
-    handle.focus()
-    for _ in range(KEY_PRESSES):
-        page.keyboard.press("ArrowRight")
-    page.wait_for_function(
-        "([el, before]) => el.textContent.trim() !== before",
-        arg=[slider.locator(".widget-readout").element_handle(), readout_before], timeout=UPDATE_TIMEOUT_MS,
-    )
-    expected = f"threshold {float(slider.locator('.widget-readout').inner_text()):.2f}"
-    page.wait_for_function(
-        "([el, text]) => el.textContent.includes(text)",
-        arg=[count.element_handle(), expected], timeout=UPDATE_TIMEOUT_MS,
-    )
-    page.wait_for_timeout(500)  # let plotly finish redrawing the heat map
-    count_after = count.inner_text()
-    markers_after = heatmap.evaluate(CANDIDATE_MARKERS_JS)
-    image_after = heatmap.screenshot(path=str(artifacts / "jupyterlab_sass_heatmap.png"))
-    timings["slider_checked_s"] = time.monotonic() - started
-    (artifacts / "jupyterlab_timings.json").write_text(json.dumps({k: round(v, 1) for k, v in timings.items()}))
-
-    assert float(slider.locator(".widget-readout").inner_text()) > float(readout_before)
-    assert pair_count(count_after) != pair_count(count_before), (count_before, count_after)
-    assert markers_before > 0 and markers_after != markers_before, (
-        "the heat map's candidate markers did not change", markers_before, markers_after,
-    )
-    assert image_after != image_before, "the heat map looks the same after the threshold moved"
+def test_a_blank_figure_fails_the_check(browser_page, lab_server) -> None:
+    """The figure check must be able to fail: a LiveFigure without data is reported by name."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    notebook.cells = [
+        nbformat.v4.new_code_cell("from workbench.live_figure import LiveFigure\nimport plotly.graph_objects as go"),
+        nbformat.v4.new_code_cell("full = LiveFigure(go.Figure(go.Bar(x=['a'], y=[1])))\nfull.add_class('msmix-full')\nfull"),
+        nbformat.v4.new_code_cell("blank = LiveFigure(go.Figure(go.Bar(x=[], y=[])))\nblank.add_class('msmix-blank')\nblank"),
+    ]
+    nbformat.write(notebook, lab_server.root / "blank.ipynb")
+    nb = NotebookPage(browser_page, lab_server, "blank.ipynb")
+    nb.open(KERNEL_READY_TIMEOUT)
+    nb.run_all(RUN_ALL_TIMEOUT)
+    with pytest.raises(NotebookError, match="blank or undrawn: .*msmix-blank") as caught:
+        nb.wait_for_figures(2, timeout=20.0)
+    assert "msmix-full" not in str(caught.value)

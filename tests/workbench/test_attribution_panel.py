@@ -38,6 +38,7 @@ def test_original_samples_on_inputs(panel) -> None:
 def test_method_toggle_switches_to_ablation(panel) -> None:
     before = shown_totals(panel)
     panel.method.value = "ablation"
+    panel.wait()  # the new attributions are computed in the background
     expected = attribute_inputs(panel.model, panel.sample_batch.batch, method="ablation")
     shown = shown_totals(panel)
     for m in shown:
@@ -48,6 +49,7 @@ def test_method_toggle_switches_to_ablation(panel) -> None:
 
 def test_mixed_samples_on_mixed_latents(panel) -> None:
     panel.space.value = "mixed latents"
+    panel.wait()  # the new attributions are computed in the background
     expected = attribute_mixed(panel.model, panel.mix, method="ig", n_steps=16)
     shown = shown_totals(panel)
     assert len(shown["text"]) == panel.mix.k == 6

@@ -28,6 +28,7 @@ def panel(backbone, dataset):
 def test_lists_the_worst_predictions(panel, backbone, dataset) -> None:
     for split in ("test", "valid"):
         panel.split.value = split
+        panel.wait()  # the new attributions are computed in the background
         part = dataset[split]
         errors = brute_force_errors(backbone, part)
         worst = panel.worst
@@ -44,6 +45,7 @@ def test_lists_the_worst_predictions(panel, backbone, dataset) -> None:
 def test_bars_are_the_attributions_of_the_worst(panel, backbone, dataset) -> None:
     panel.count.value = 3
     panel.method.value = "ablation"
+    panel.wait()  # the new attributions are computed in the background
     part = dataset.test
     expected = attribute_inputs(backbone, part.batch(torch.tensor(panel.worst.index.tolist())), method="ablation")
     bars = {t.name: np.asarray(t.y, dtype=float) for t in panel.bars.figure.data}

@@ -64,6 +64,7 @@ def test_one_modality_perplexity_and_hiding_mixed(panel) -> None:
     panel.modality.value = "audio"
     np.testing.assert_allclose(panel.features(), reference_features(panel, ["audio"]), atol=1e-5)
     panel.perplexity.value = 5
+    panel.wait()  # the new t-SNE is computed in the background
     expected = TSNE(n_components=2, perplexity=5, init="pca", random_state=0, method="exact").fit_transform(panel.features())
     np.testing.assert_allclose(shown_points(panel), expected, atol=1e-6)
     assert not np.allclose(before, shown_points(panel))
