@@ -54,7 +54,7 @@ def test_train_prints_the_row_and_appends_it(trained: Path, capsys: pytest.Captu
     assert (row["data"], row["backbone"], row["mixer"], row["seed"]) == ("toy", "lmf", "msmix", 1111)
     assert row["mixer.threshold"] == 0.3 and row["train.max_epochs"] == 2 and 1 <= row["epochs"] <= 2
     assert all(key in table for key in MOSI_KEYS)
-    assert (Path(row["run_dir"]) / "best.pt").is_file() and Path(row["run_dir"]).parent == trained / "runs"
+    assert (Path(row["run_dir"]) / "best.pt").is_file() and Path(row["run_dir"]).parent == trained
     assert row["config_hash"] in Path(row["run_dir"]).name
 
     assert main([*TRAIN, "--set", "mixer.threshold=0.3", "--out", str(trained), "--resume"]) == 0

@@ -1,8 +1,9 @@
-"""The output folder layout, ``DIR/results.csv`` and ``DIR/runs/<run>/``, as the CLI, its help and the
+"""The output folder layout, ``DIR/results.csv`` and ``DIR/<run>/``, as the CLI, its help and the
 README describe it; and ``evaluate`` / ``predict`` given the output folder instead of a run folder.
 
-``--out runs/`` in the README once gave ``runs/runs/<run>``: the examples now use a folder of their
-own, and a user who passes the output folder is told which run folders are inside.
+Run folders once sat in ``DIR/runs/<run>/``, so ``--out runs/`` gave ``runs/runs/<run>``: they now
+sit beside ``results.csv``, folders of that older layout still work, and a user who passes the
+output folder is told which run folders are inside (in either layout).
 """
 
 from __future__ import annotations
@@ -28,17 +29,25 @@ def test_readme_examples_follow_the_layout() -> None:
     train_outs = {args[args.index("--out") + 1].rstrip("/") for args in examples if args[1] == "train" and "--out" in args}
     assert len(train_outs) == 1, train_outs
     out = train_outs.pop()
-    assert Path(out).name != "runs"  # DIR/runs/<run> never reads runs/runs/<run>
     expected = f"{run_dir_of(RunSpec(), out).parent}/<run>/"
+    assert expected == f"{out}/<run>/" and "runs/runs/" not in expected  # flat: DIR/<run>, never runs/runs/<run>
     scored = [args[2] for args in examples if args[1] in ("evaluate", "predict")]
     assert scored and all(path == expected for path in scored), (scored, expected)
 
 
-@pytest.mark.parametrize(("command", "text"), [("train", "DIR/runs/<run>/"), ("sweep", "DIR/runs/<run>/"),
-                                               ("evaluate", "OUT/runs/<run>/"), ("predict", "OUT/runs/<run>/")])
+@pytest.mark.parametrize(("command", "text"), [("train", "DIR/<run>/"), ("sweep", "DIR/<run>/"),
+                                               ("evaluate", "OUT/<run>/"), ("predict", "OUT/<run>/")])
 def test_help_names_the_layout(command: str, text: str, capsys: pytest.CaptureFixture) -> None:
     assert main([command, "--help"]) == 0
-    assert text in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert text in out
+    assert out.count("/runs/<run>/") == (1 if command == "train" else 0)  # only train's note on older folders
+
+
+def test_readme_names_the_layout() -> None:
+    text = README.read_text()
+    assert "`DIR/results.csv`" in text and "`DIR/<run>/`" in text
+    assert text.count("/runs/<run>") == 1  # the one note on folders of earlier versions
 
 
 def _fake_run(folder: Path) -> Path:
@@ -48,21 +57,24 @@ def _fake_run(folder: Path) -> Path:
 
 
 @pytest.mark.parametrize("command", ["evaluate", "predict"])
-def test_an_output_folder_names_its_run_folder(command: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    run = _fake_run(tmp_path / "runs" / "lmf-none-toy-s1-0123456789ab")
-    for given in (tmp_path, tmp_path / "runs"):
+@pytest.mark.parametrize("runs", ["", "runs"])  # DIR/<run>, and DIR/runs/<run> of earlier versions
+def test_an_output_folder_names_its_run_folder(command: str, runs: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    run = _fake_run(tmp_path / runs / "lmf-none-toy-s1-0123456789ab")
+    for given in dict.fromkeys((tmp_path, tmp_path / runs)):
         assert main([command, str(given), "toy"]) == 2
         err = capsys.readouterr().err
         assert err == f"msmix {command}: error: {given} is not a run folder; pass the one inside it: {run}\n"
 
 
-def test_an_output_folder_of_many_runs_names_some(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.parametrize("runs", ["", "runs"])
+def test_an_output_folder_of_many_runs_names_some(runs: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     for seed in range(5):
-        _fake_run(tmp_path / "runs" / f"tfn-msmix-toy-s{seed}-0123456789ab")
+        _fake_run(tmp_path / runs / f"tfn-msmix-toy-s{seed}-0123456789ab")
     assert main(["evaluate", str(tmp_path), "toy"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pass one of the 5 inside it:" in err and err.rstrip().endswith("and 2 more")
-    assert re.search(r"runs/tfn-msmix-toy-s0-0123456789ab, .*s1-.*, .*s2-", err)
+    folder = re.escape(str(tmp_path / runs / "tfn-msmix-toy-s0-0123456789ab"))
+    assert re.search(rf"{folder}, .*s1-.*, .*s2-", err)
 
 
 def test_a_folder_without_runs_says_it_holds_no_checkpoint(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -1,8 +1,9 @@
-"""Which folder holds a run: an output folder keeps ``results.csv`` and ``runs/<run>/`` per run.
+"""Which folder holds a run: an output folder keeps ``results.csv`` and ``<run>/`` per run.
 
 ``msmix train --out DIR`` and ``msmix sweep --out DIR`` share that layout, so ``evaluate`` and
-``predict`` take ``DIR/runs/<run>/``. Given ``DIR`` (or ``DIR/runs``) instead, they name the run
-folders inside rather than only saying the folder holds no checkpoint.
+``predict`` take ``DIR/<run>/``. Given ``DIR`` instead, they name the run folders inside rather
+than only saying the folder holds no checkpoint; that includes the ``DIR/runs/<run>/`` folders of
+earlier versions (given ``DIR`` or ``DIR/runs``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 CHECKPOINT_FILES = ("best.pt", "last.pt")  # msmix.train.checkpoint's BEST and LAST, without importing torch
+RUN_PATTERNS = ("*", "runs/*")  # DIR/<run>, and DIR/runs/<run> of earlier versions (msmix.train.run_folder)
 SHOWN = 3
 
 
@@ -19,8 +21,8 @@ def holds_checkpoint(folder: Path) -> bool:
 
 
 def runs_inside(folder: Path) -> list[Path]:
-    """The run folders in an output folder (``folder/runs/*``) or in its ``runs`` folder (``folder/*``)."""
-    found = {p for pattern in ("runs/*", "*") for p in folder.glob(pattern) if p.is_dir() and holds_checkpoint(p)}
+    """The run folders in an output folder: ``folder/*``, and ``folder/runs/*`` of earlier versions."""
+    found = {p for pattern in RUN_PATTERNS for p in folder.glob(pattern) if p.is_dir() and holds_checkpoint(p)}
     return sorted(found)
 
 

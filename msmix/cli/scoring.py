@@ -11,7 +11,7 @@ from typing import Any
 from msmix.cli.common import UsageError, add_kind_option, load_source
 from msmix.cli.run_folders import holds_checkpoint, not_a_run_folder
 
-_CHECKPOINT_HELP = "a run folder, OUT/runs/<run>/ of `msmix train --out OUT` (it prints it), or a .pt checkpoint"
+_CHECKPOINT_HELP = "a run folder, OUT/<run>/ of `msmix train --out OUT` (it prints it), or a .pt checkpoint"
 
 
 def add(commands: Any) -> None:

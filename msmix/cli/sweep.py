@@ -19,7 +19,7 @@ def add(commands: Any) -> None:
         "finished runs and resumes unfinished ones, so a killed sweep loses nothing.",
     )
     p.add_argument("config", metavar="CONFIG", help="the sweep config (.toml or .json)")
-    p.add_argument("--out", metavar="DIR", help="output folder: DIR/results.csv and DIR/runs/<run>/ (default: the config's out_dir)")
+    p.add_argument("--out", metavar="DIR", help="output folder: DIR/results.csv and DIR/<run>/ (default: the config's out_dir)")
     p.add_argument("--dry-run", action="store_true", help="list the runs and which are done, run nothing")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="runs in parallel, one process each (default: 1)")
     add_threads_option(p, per=" in each job")

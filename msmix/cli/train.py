@@ -16,7 +16,8 @@ def add(commands: Any) -> None:
         "train", help="train one configuration and print its results row",
         description="Train one backbone with one mixer on one data set, test it, and print its results row. "
         "With --out the row is appended to DIR/results.csv and checkpoints are kept in "
-        "DIR/runs/<backbone>-<mixer>-<data>-s<seed>-<config hash>/.",
+        "DIR/<backbone>-<mixer>-<data>-s<seed>-<config hash>/ (a folder of an earlier version, "
+        "DIR/runs/<run>/, is used where it is).",
     )
     p.add_argument("--data", default="toy", help='"toy" (synthetic demo data, no files needed) or an MMSA .pkl file (default: toy)')
     p.add_argument("--backbone", default="tfn", help="a backbone name, see `msmix list` (default: tfn)")
@@ -25,9 +26,9 @@ def add(commands: Any) -> None:
     p.add_argument("--epochs", type=int, metavar="MAX", help="most epochs (default: the backbone's published recipe)")
     p.add_argument("--patience", type=int, metavar="N", help="early-stopping patience in epochs (default: the recipe's)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to train (default: auto, CUDA when available)")
-    p.add_argument("--out", metavar="DIR", help="append the row to DIR/results.csv and keep the checkpoints in DIR/runs/<run>/ "
+    p.add_argument("--out", metavar="DIR", help="append the row to DIR/results.csv and keep the checkpoints in DIR/<run>/ "
                    "(the layout of a sweep's folder)")
-    p.add_argument("--resume", action="store_true", help="continue the unfinished run of this configuration in DIR/runs/")
+    p.add_argument("--resume", action="store_true", help="continue the unfinished run of this configuration in DIR/<run>/")
     p.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
                    help="override a setting: mixer.<name>, model.<name>, train.<name> or data_options.<name> "
                    "(e.g. --set mixer.threshold=0.4 --set train.lr=5e-4); repeatable")
@@ -40,7 +41,7 @@ def handle(args: argparse.Namespace) -> int:
     """Run ``msmix train``; returns the exit status."""
     from msmix.experiment import append_row, complete_row, finished_hashes, read_results, results_path
     from msmix.experiment.checks import check_names, check_specs, load_spec_data
-    from msmix.train import run
+    from msmix.train import NO_EPOCH_MESSAGE, finished_no_epoch, run
 
     spec = _spec_from_args(args)
     if args.resume and not args.out:
@@ -60,6 +61,9 @@ def handle(args: argparse.Namespace) -> int:
               "from scratch (summaries use the latest row; --resume would reuse it)", file=sys.stderr)
     set_threads(chosen_threads(args))
     row = complete_row(run(spec, out_dir=args.out, resume=args.resume, progress=not args.quiet, data=data), spec)
+    if finished_no_epoch(row):
+        print(NO_EPOCH_MESSAGE, file=sys.stderr)
+        return 130
     _print_row(row, data.synthetic)
     if args.out:
         append_row(results_path(args.out), row)

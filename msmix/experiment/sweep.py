@@ -1,8 +1,9 @@
 """Run a sweep: every RunSpec not yet in ``out_dir/results.csv``, one after another or in a pool.
 
 Only the parent process appends rows, one per finished run, so a sweep killed at any moment loses
-at most the runs in flight: their checkpoints stay in ``out_dir/runs/`` and the next call resumes
-them (``resume=True``), while runs whose hash is already in the table are skipped.
+at most the runs in flight: their checkpoints stay in ``out_dir/<run>/`` and the next call resumes
+them (``resume=True``), while runs whose hash is already in the table are skipped. A sweep folder
+of an earlier version, with its runs in ``out_dir/runs/<run>/``, continues from there.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import pandas as pd
 
 from msmix.experiment.results import append_row, complete_row, finished_hashes, read_results, results_path
 from msmix.experiment.settings import spec_settings
-from msmix.train import RunSpec
+from msmix.train import RunSpec, finished_no_epoch, run_dir_of
+from msmix.train.checkpoint import LAST
 from msmix.train.progress import StepProgress
 from msmix.train.threads import idle_threads
 
@@ -41,7 +43,7 @@ def run_sweep(
 
     Args:
         specs: the runs, e.g. from ``expand_grid``.
-        out_dir: holds ``results.csv`` and each run's checkpoint folder under ``runs/``.
+        out_dir: holds ``results.csv`` and each run's checkpoint folder, ``out_dir/<run>/``.
         jobs: worker processes; each trains one run at a time with its share of the CPU threads.
         progress: show a bar over the runs (and, with one job, the trainer's own bars); where
             bars cannot redraw (stderr is a file or a pipe), one line per finished run instead.
@@ -70,6 +72,8 @@ def run_sweep(
     runner = runner or _train_run
     with StepProgress(len(specs), "sweep", "run", initial=len(specs) - len(todo), enabled=progress) as bar:
         def record(spec: RunSpec, row: dict[str, Any]) -> None:
+            if finished_no_epoch(row):  # stopped before any result: the next sweep runs it again
+                return
             append_row(path, complete_row(row, spec))
             bar.step(_label(spec))
 
@@ -90,7 +94,7 @@ def plan_sweep(specs: Iterable[RunSpec], out_dir: str | Path) -> pd.DataFrame:
         spec_hash = spec.config_hash()
         if spec_hash in done:
             status = "done"
-        elif any(Path(out_dir, "runs").glob(f"*-{spec_hash}/last.pt")):
+        elif (run_dir_of(spec, out_dir) / LAST).is_file():
             status = "resume"
         else:
             status = "todo"

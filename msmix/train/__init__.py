@@ -12,12 +12,14 @@ from msmix.train.config import TrainConfig
 from msmix.train.data_cache import clear_data_cache, load_data
 from msmix.train.early_stopping import EarlyStopping
 from msmix.train.history import EpochRecord, FitResult, history_frame
+from msmix.train.no_epoch import NO_EPOCH_MESSAGE, finished_no_epoch
 from msmix.train.rng import seed_everything
 from msmix.train.run import RunSpec, results_row, run, run_dir_of, run_seeds
 from msmix.train.trainer import Trainer
 
 __all__ = [
     "EVENTS",
+    "NO_EPOCH_MESSAGE",
     "Callback",
     "EarlyStopping",
     "EpochRecord",
@@ -27,6 +29,7 @@ __all__ = [
     "TrainConfig",
     "Trainer",
     "clear_data_cache",
+    "finished_no_epoch",
     "history_frame",
     "load_checkpoint",
     "load_data",

@@ -63,7 +63,8 @@ class FitResult:
         best_epoch: epoch (1-based) whose weights were restored; 0 if no epoch finished.
         epochs: epochs run.
         train_seconds: wall time of fit, summed over resumed sessions.
-        valid_metrics, test_metrics: MMSA metrics of the restored best model.
+        valid_metrics, test_metrics: MMSA metrics of the restored best model; empty when no
+            epoch finished (stopped during epoch 1), since nothing was evaluated.
         stopped_early: early stopping ended the run before ``max_epochs``.
         interrupted: ``Trainer.stop()`` ended the run.
     """

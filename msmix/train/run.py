@@ -3,7 +3,8 @@
 ``run`` builds everything a RunSpec names (data, backbone, mixer, the backbone's published
 training recipe plus the spec's overrides), trains, tests and returns the results row whose
 columns are the same everywhere (CLI, sweeps, notebooks). With an ``out_dir`` the run keeps its
-checkpoints in ``out_dir/runs/<backbone>-<mixer>-<data>-s<seed>-<config hash>/``.
+checkpoints in ``out_dir/<backbone>-<mixer>-<data>-s<seed>-<config hash>/`` (or where an earlier
+version put them, ``out_dir/runs/<run>/``: see ``msmix.train.run_folder``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from msmix.train.config import TrainConfig
 from msmix.train.data_cache import load_data
 from msmix.train.history import FitResult
 from msmix.train.rng import seed_everything
+from msmix.train.run_folder import run_folder
 from msmix.train.trainer import Trainer
 
 SPEC_FILE, RESULT_FILE = "spec.json", "result.json"
@@ -87,13 +89,14 @@ class RunSpec:
         return re.sub(r"[^A-Za-z0-9_.]+", "_", name).strip("_.") or "data"
 
     def run_name(self) -> str:
-        """``<backbone>-<mixer>-<data>-s<seed>-<hash>``: the run's folder under ``out_dir/runs``."""
+        """``<backbone>-<mixer>-<data>-s<seed>-<hash>``: the run's folder in ``out_dir``."""
         return f"{self.backbone}-{self.mixer}-{self.data_name}-s{self.seed}-{self.config_hash()}"
 
 
 def run_dir_of(spec: RunSpec, out_dir: str | Path) -> Path:
-    """Where ``run(spec, out_dir)`` keeps its checkpoints."""
-    return Path(out_dir) / "runs" / spec.run_name()
+    """Where ``run(spec, out_dir)`` keeps its checkpoints: ``out_dir/<run>``, or the
+    ``out_dir/runs/<run>`` of an earlier version when only that exists (``run_folder``)."""
+    return run_folder(out_dir, spec.run_name())
 
 
 def data_options_for(spec: RunSpec) -> dict[str, Any]:
@@ -116,10 +119,14 @@ def run(
 ) -> dict[str, Any]:
     """Train one configuration, evaluate on test, return the results row (a flat dict).
 
+    A run stopped (``Trainer.stop()``, e.g. from a callback) before its first epoch finished is
+    not evaluated: its row has ``epochs`` 0, ``interrupted`` True and no metric columns, and it
+    is stored nowhere (``msmix.train.no_epoch``). Resuming it starts afresh.
+
     Args:
         spec: what to run.
-        out_dir: keep checkpoints (and ``spec.json`` / ``result.json``) under ``out_dir/runs``;
-            None keeps nothing on disk.
+        out_dir: keep checkpoints (and ``spec.json`` / ``result.json``) in ``run_dir_of(spec, out_dir)``,
+            i.e. ``out_dir/<run>/``; None keeps nothing on disk.
         resume: continue the unfinished run of this configuration (a finished one is not
             retrained: its stored row is returned).
         progress: tqdm bars.

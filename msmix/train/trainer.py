@@ -135,7 +135,8 @@ class Trainer:
 
     def stop(self) -> None:
         """Ask a running ``fit`` to return after the current batch, or before the next epoch if it
-        is validating (safe from any thread). The best weights so far are restored and tested."""
+        is validating (safe from any thread). The best weights so far are restored and tested; if
+        no epoch has finished there are none, so nothing is tested (``msmix.train.no_epoch``)."""
         self._stop_flag.set()
 
     def fit(self, resume: bool = False) -> FitResult:
@@ -143,7 +144,8 @@ class Trainer:
 
         With ``resume=True`` the run continues from ``run_dir/last.pt`` (every generator, the
         optimiser, the schedule and the early-stopping state included), so it ends exactly as an
-        uninterrupted run would; without a checkpoint there it starts afresh.
+        uninterrupted run would; without a checkpoint there it starts afresh. Stopped before any
+        epoch finished, it evaluates nothing: ``epochs == 0``, ``interrupted`` and empty metrics.
         """
         if self._fitted and not resume:
             raise RuntimeError("this Trainer has already trained; build a new one, or fit(resume=True) from its run_dir")
@@ -383,13 +385,17 @@ class Trainer:
             raise ValueError(f"{path} was trained with other settings ({detail}); resume with the same ones")
 
     def _finish(self, interrupted: bool) -> FitResult:
-        """Restore the best weights (if an epoch finished) and score them on valid and test."""
-        if self._best_state is not None:
-            self.model.load_state_dict(self._best_state["model"])
-            self.mixer.load_state_dict(self._best_state["mixer"])
-        valid_metrics, _ = self.evaluate("valid")
-        test_metrics, _ = self.evaluate("test")
+        """Restore the best weights and score them on valid and test. With no finished epoch there
+        are no such weights (only the initial or half-trained ones), so the metrics stay empty."""
         epochs = len(self.records)
+        valid_metrics: dict[str, float] = {}
+        test_metrics: dict[str, float] = {}
+        if epochs:
+            if self._best_state is not None:
+                self.model.load_state_dict(self._best_state["model"])
+                self.mixer.load_state_dict(self._best_state["mixer"])
+            valid_metrics, _ = self.evaluate("valid")
+            test_metrics, _ = self.evaluate("test")
         return FitResult(
             history=self.history,
             best_epoch=self.early_stopping.best_epoch,

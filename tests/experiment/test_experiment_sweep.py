@@ -130,12 +130,31 @@ def test_dry_run_lists_runs_and_their_state_without_running(specs: list, tmp_pat
     assert not calls(tmp_path) and not (tmp_path / "results.csv").exists()
 
     run_sweep(specs[:2], tmp_path, progress=False)
-    unfinished = tmp_path / "runs" / msmix.train.run_dir_of(specs[4], tmp_path).name
-    unfinished.mkdir(parents=True)
-    (unfinished / "last.pt").write_bytes(b"")
+    old_layout = tmp_path / "runs" / msmix.train.run_dir_of(specs[4], tmp_path).name
+    flat = msmix.train.run_dir_of(specs[6], tmp_path)
+    assert flat.parent == tmp_path
+    for unfinished in (old_layout, flat):
+        unfinished.mkdir(parents=True)
+        (unfinished / "last.pt").write_bytes(b"")
     plan = plan_sweep(specs, tmp_path)
-    assert plan["status"].tolist() == ["done", "done", "todo", "todo", "resume", "todo", "todo", "todo", "todo"]
+    assert plan["status"].tolist() == ["done", "done", "todo", "todo", "resume", "todo", "resume", "todo", "todo"]
     assert len(calls(tmp_path)) == 2
+
+
+def test_a_run_stopped_before_its_first_epoch_gets_no_row(specs: list, tmp_path: Path) -> None:
+    stopped = specs[1].config_hash()
+
+    def stops_one(spec: msmix.train.RunSpec, **kw) -> dict:
+        row = fake_run(spec, **kw)
+        if spec.config_hash() != stopped or len(calls(tmp_path)) > len(specs):
+            return row
+        return {**{k: v for k, v in row.items() if k not in fake_metrics(spec)}, "epochs": 0, "interrupted": True}
+
+    table = run_sweep(specs, tmp_path, progress=False, runner=stops_one)
+    assert stopped not in set(table["config_hash"]) and len(table) == len(specs) - 1
+    run_sweep(specs, tmp_path, progress=False, runner=stops_one)
+    assert [h for h, _ in calls(tmp_path)][len(specs):] == [stopped]  # only the stopped run runs again
+    _assert_complete_once(specs, tmp_path)
 
 
 def test_bad_arguments(specs: list, tmp_path: Path) -> None:

@@ -141,7 +141,7 @@ def test_stop_from_another_thread(tiny_data):
     result = trainer.fit()
     thread.join()
     assert result.interrupted and result.epochs == 0 and trainer.step == 3
-    assert set(result.test_metrics) == set(MOSI_KEYS)
+    assert result.test_metrics == {} and result.valid_metrics == {}  # no finished epoch: nothing evaluated
 
 
 def test_checkpoints_hold_only_tensors_and_plain_types(tiny_data, tmp_path):
