@@ -107,7 +107,7 @@ def move(nb: NotebookPage, control: Control, step: int) -> None:
         current = select.input_value()
         select.select_option(next(v for v in control.values if v != current))
     elif control.kind == "toggle":
-        current = root.locator("button.mod-active").inner_text().strip()
+        current = root.locator("button.mod-active").text_content().strip()
         root.locator("button", has_text=next(v for v in control.values if v != current)).first.click()
     elif control.kind == "checkbox":
         root.locator("input[type=checkbox]").click()

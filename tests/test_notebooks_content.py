@@ -4,7 +4,8 @@
 nbval itself re-runs them and compares outputs; these tests check what nbval cannot: that each
 notebook reads ``MSMIX_DATA``, says SYNTHETIC, fixes its thread count, was stored from one clean
 top-to-bottom run without errors, widget state or machine-specific paths, that every widget view
-is excluded from comparison, and that the stored sweep table matches its sweep file.
+is excluded from comparison, that the stored sweep table matches its sweep file, and that the
+kernels compute with the same CPU instructions on every machine.
 """
 
 from __future__ import annotations
@@ -113,3 +114,20 @@ def test_sanitize_file_masks_volatile_values() -> None:
     assert sanitize('"uid": "3f2a9c1e-77aa-4bde-9a0b-2c1d3e4f5a6b"') == sanitize('"uid": "0a1b2c3d-0000-4bde-9a0b-ffffffffffff"')
     assert sanitize("2026-11-27T00:03:29+00:00") == sanitize("2027-01-02T10:00:00+00:00")
     assert sanitize("Corr 0.741") != sanitize("Corr 0.742")
+
+
+def test_notebook_kernels_compute_with_the_same_instructions_on_every_cpu() -> None:
+    """nbval's kernels get ``notebooks/conftest.py``'s CPU_ISA; torch must honour it, or the stored
+    numbers of 01 (recorded with AVX2 kernels) would differ on an AVX-512 machine."""
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    spec = importlib.util.spec_from_file_location("notebooks_conftest", NOTEBOOKS / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    env = {**os.environ, **module.CPU_ISA}
+    found = subprocess.run([sys.executable, "-c", "import torch; print(torch.backends.cpu.get_cpu_capability())"],
+                           env=env, capture_output=True, text=True, check=True).stdout.strip()
+    assert found == module.CPU_ISA["ATEN_CPU_CAPABILITY"].upper()

@@ -15,14 +15,20 @@ name (a fresh model), a Backbone, a LoadedRun (``msmix.load_checkpoint``) or the
     workbench.latent_panel(run, "toy")
     workbench.comparison_panel("runs/results.csv", mmsa="mosi.csv")
 
+Figures are ``LiveFigure`` widgets: a view draws the figure's current state whenever it is created,
+so figures survive a page reload while the kernel runs. ``base_figure`` gives a plotly figure the
+panels' look, and ``MODALITY_COLOURS`` / ``MIXER_COLOURS`` are the colours every panel uses.
 Every display of the generated demo data says it is SYNTHETIC.
 """
 
+from workbench._style import MIXER_COLOURS, MODALITY_COLOURS
 from workbench.attribution_panel import AttributionPanel, attribution_panel
 from workbench.comparison_panel import ComparisonPanel, comparison_panel
 from workbench.data_panel import DataPanel, data_panel
 from workbench.errors_panel import ErrorsPanel, errors_panel
+from workbench.figures import base_figure
 from workbench.latent_panel import LatentPanel, latent_panel
+from workbench.live_figure import LiveFigure
 from workbench.sass_panel import SassExplorer, sass_explorer
 from workbench.sig_panel import SigExplorer, sig_explorer
 from workbench.sources import LatentBatch, encode_sample
@@ -35,10 +41,14 @@ __all__ = [
     "ErrorsPanel",
     "LatentBatch",
     "LatentPanel",
+    "LiveFigure",
+    "MIXER_COLOURS",
+    "MODALITY_COLOURS",
     "SassExplorer",
     "SigExplorer",
     "TrainingPanel",
     "attribution_panel",
+    "base_figure",
     "comparison_panel",
     "data_panel",
     "encode_sample",

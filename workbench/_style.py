@@ -1,7 +1,9 @@
-"""One look for every panel: colours for label sign and modality, and the data-set banner.
+"""One look for every panel: colours for label sign, modality, mixer and the parents of a pair, and
+the data-set banner.
 
 Colours come from a colour-blind-safe palette (Okabe-Ito) so negative / positive / mixed stay
-distinguishable for every reader.
+distinguishable for every reader. Each modality and each mixer has one colour, the same in every
+panel, exported figure and notebook.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ MIXER_COLOURS = {
     "none": "#999999", "mixup": "#E69F00", "manifold": "#56B4E9", "multimix": "#CC79A7",
     "powmix": "#000000", "msmix": "#D55E00",
 }
+SPARE_COLOURS = ("#0072B2", "#009E73", "#F0E442")  # for mixers registered outside msmix
 SIGN_NAMES = {-1: "negative", 0: "neutral", 1: "positive"}
 SIGN_COLOURS = {-1: NEGATIVE, 0: NEUTRAL, 1: POSITIVE}
 COLOURWAY = ["#0072B2", "#D55E00", "#009E73", "#E69F00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
@@ -32,10 +35,25 @@ DIVERGING_SCALE = "RdBu"
 
 
 def mixer_colour(name: str, position: int = 0) -> str:
-    """A mixer's colour; names outside ``MIXER_COLOURS`` (a mixer with settings in brackets takes its
-    mixer's colour) fall back to the colourway by position."""
+    """A mixer's colour (a method with settings in brackets, ``msmix (sal_scale=1)``, takes its
+    mixer's); a mixer msmix does not know takes a spare colour by its position."""
     base = name.split(" (")[0]
-    return MIXER_COLOURS.get(base, COLOURWAY[position % len(COLOURWAY)])
+    return MIXER_COLOURS.get(base, SPARE_COLOURS[position % len(SPARE_COLOURS)])
+
+
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
+
+
+def method_lines(methods: list[str]) -> list[dict[str, str]]:
+    """A line style per method: its mixer's colour, and a different dash for each further method of
+    the same mixer (``msmix (sal_scale=1)`` beside ``msmix``)."""
+    seen: dict[str, int] = {}
+    lines = []
+    for position, method in enumerate(methods):
+        base = str(method).split(" (")[0]
+        count = seen[base] = seen.get(base, -1) + 1
+        lines.append({"color": mixer_colour(base, position), "dash": DASHES[count % len(DASHES)]})
+    return lines
 
 
 def template() -> go.layout.Template:

@@ -129,12 +129,13 @@ class AttributionPanel(Panel):
             values = attr.scores[m][i].double().numpy()
             z[r, : len(values)] = values
         limit = float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else 1.0
-        axis = "time step" if self.space.value == ORIGINAL else "token (1 for vector latents)"
+        axis = "time step" if self.space.value == ORIGINAL else "token (one for vector latents)"
         with self.heatmap.batch_update() as figure:
             figure.data[0].z, figure.data[0].y = z, rows
             figure.data[0].x = np.arange(steps)
             figure.data[0].zmin, figure.data[0].zmax = -limit or -1.0, limit or 1.0
             figure.layout.xaxis.title.text = axis
+            figure.layout.xaxis.update(tick0=0, dtick=1 if steps <= 20 else None, range=[-0.5, steps - 0.5])
             set_title(figure, f"Sample {i}: attribution per modality and {axis.split(' (')[0]}",
                       self.sample_batch.spec)
         self.caption.value = self._caption(i)
@@ -142,7 +143,7 @@ class AttributionPanel(Panel):
     def _caption(self, i: int) -> str:
         prediction = float(self.attribution.prediction[i])
         if self.space.value == ORIGINAL:
-            return f"{self.sample_batch.describe(i, 120)}; prediction <b>{prediction:+.2f}</b>"
+            return f"{self.sample_batch.describe(i, 120)}; prediction <b>{prediction:+.2f}</b>{self._one_step_note()}"
         text = f"mixed sample {i}: mixed label {float(self.mix.labels[i]):+.2f}, prediction <b>{prediction:+.2f}</b>"
         if self.mix.index_a is not None:
             a, b = int(self.mix.index_a[i]), int(self.mix.index_b[i])
@@ -150,6 +151,16 @@ class AttributionPanel(Panel):
             text += (f"<br>a: {self.sample_batch.describe(a)}<br>b: {self.sample_batch.describe(b)}"
                      f"<br>ratios of a: {ratios}")
         return text
+
+    def _one_step_note(self) -> str:
+        """Why a modality shows one time step: the backbone reads it averaged over time."""
+        single = [m for m, scores in self.attribution.scores.items() if scores.shape[1] == 1]
+        if not single or not getattr(self.model, "needs_time_average", False):
+            return ""
+        names = " and ".join(single)
+        name = self.model.name.upper() or type(self.model).__name__
+        return (f"<br><i>{names.capitalize()} {'has' if len(single) == 1 else 'have'} one time step: {name} reads "
+                f"{'it' if len(single) == 1 else 'them'} averaged over time, as the published model does.</i>")
 
     def _bars(self) -> LiveFigure:
         figure = base_figure("Attribution per modality", "sample", "summed attribution", self.sample_batch.spec,

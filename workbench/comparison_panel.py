@@ -20,13 +20,14 @@ from matplotlib.figure import Figure
 from msmix.experiment import format_summary, paired_comparison, read_results, summarize
 from msmix.experiment.results import METRIC_COLUMNS
 from workbench._panel import Panel, row, scrolling
-from workbench._style import COLOURWAY, NEGATIVE, source_label
+from workbench._style import NEGATIVE, method_lines, source_label
 from workbench.export import bar_figure, latex_table, save_figure
 from workbench.figures import live_figure, set_title
 from workbench.mmsa_results import mmsa_wide, read_mmsa_results
 from workbench.radar import LOWER_IS_BETTER, SCALES, normalised_scores, radar_figure
 
 BACKBONES, METRICS = "backbones", "metrics"
+SIGNIFICANT = f"color:{NEGATIVE};font-weight:bold"
 _STAT_COLUMNS = {"data", "backbone", "mixer", "n"}
 
 
@@ -134,10 +135,10 @@ class ComparisonPanel(Panel):
         axes = [str(c) for c in self.scores.columns]
         with self.radar.batch_update() as figure:
             figure.data = ()
-            for i, (method, row) in enumerate(self.scores.iterrows()):
+            for (method, row), line in zip(self.scores.iterrows(), method_lines(list(self.scores.index))):
                 values = row.to_numpy(float)
                 figure.add_scatterpolar(r=np.append(values, values[:1]), theta=axes + axes[:1], name=str(method),
-                                        mode="lines+markers", line={"color": COLOURWAY[i % len(COLOURWAY)]})
+                                        mode="lines+markers", line=line)
             figure.update_polars(radialaxis={"range": [0, 1.05]})
             set_title(figure, title, label)
 
@@ -149,11 +150,14 @@ class ComparisonPanel(Panel):
         self.paired = paired_comparison(rows, baseline=self.baseline.value, metric=self.metric.value,
                                         percent=self.percent.value)
         shown = self.paired.drop(columns=["data"])
-        styled = shown.style.format(precision=3, na_rep="n/a").format({"p_value": "{:.4f}"}, na_rep="n/a").hide(axis="index")
-        styled = styled.map(lambda p: f"color:{NEGATIVE};font-weight:bold" if p < 0.05 else "", subset=["p_value"])
+        # One format call: a second ``.format`` would reset the other columns to six decimals.
+        styled = shown.style.format({"p_value": "{:.4f}"}, precision=3, na_rep="n/a").hide(axis="index")
+        styled = styled.map(lambda p: SIGNIFICANT if p < 0.05 else "", subset=["p_value"])
         self.paired_table.value = (
             f"<b>Paired t-test against {html.escape(self.baseline.value)}</b> on the same seeds "
-            f"(mean_diff = mixer &minus; baseline; for MAE lower is better):" + styled.to_html()
+            f"(mean_diff = mixer &minus; baseline; for MAE lower is better). "
+            f"<span style='{SIGNIFICANT}'>p &lt; 0.05</span> is marked like this; with few seeds, many "
+            "comparisons and no correction, read it as a hint, not a finding." + styled.to_html()
         )
 
     def _mmsa_html(self) -> str:

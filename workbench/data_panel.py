@@ -96,7 +96,7 @@ def _describe_html(dataset: Dataset) -> str:
     table = describe(dataset)
     shown = table[["data", "n", "label_mean", "label_std", "label_min", "label_max",
                    "share_negative", "share_zero", "share_positive"]]
-    styled = shown.style.format(precision=3).format(
-        {c: "{:.0%}" for c in ("share_negative", "share_zero", "share_positive")}
-    )
+    # One format call: a second ``.format`` would reset the other columns to six decimals.
+    styled = shown.style.format({c: "{:.0%}" for c in ("share_negative", "share_zero", "share_positive")},
+                                precision=3)
     return styled.to_html()

@@ -13,6 +13,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from workbench._style import mixer_colour
 from workbench.radar import LOWER_IS_BETTER
 
 
@@ -55,8 +56,10 @@ def bar_figure(results: pd.DataFrame, metric: str, title: str) -> Figure:
     """Seaborn bar chart of one metric per backbone and mixer: mean over seeds, error bars one std."""
     figure = Figure(figsize=(6.5, 3.8), layout="constrained")
     ax = figure.add_subplot()
-    sns.barplot(data=results, x="backbone", y=metric, hue="mixer", errorbar="sd", capsize=0.1, ax=ax,
-                palette="colorblind")
+    mixers = sorted(results["mixer"].unique())
+    palette = {m: mixer_colour(m, i) for i, m in enumerate(mixers)}
+    sns.barplot(data=results, x="backbone", y=metric, hue="mixer", hue_order=mixers, errorbar="sd", capsize=0.1,
+                ax=ax, palette=palette, saturation=1.0)  # the exact mixer colours, not desaturated
     ax.set_title(title)
     ax.set_xlabel("backbone")
     ax.set_ylabel(f"{metric} (mean ± std over seeds)")

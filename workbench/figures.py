@@ -12,7 +12,9 @@ from msmix.data.spec import DataSpec
 from workbench._style import data_label, template
 from workbench.live_figure import LiveFigure
 
-TITLE_BAND = 64  # px above the plot area: two title lines, clear of the toolbar row above them
+TITLE_BAND = 90  # px above the plot area: the toolbar's row, then two title lines
+TITLE_LINE = 18  # px more for each further title line
+LEGEND_BAND = 84  # px below the plot area: tick labels, the axis title, then the legend
 
 
 def base_figure(
@@ -25,17 +27,19 @@ def base_figure(
     """An empty figure with a title (naming the data set, SYNTHETIC where it is) and axis labels.
 
     Its width follows the page (the view resizes it with its container); the title sits under the
-    toolbar's row, so the two never overlap; the legend goes below the plot.
+    toolbar's row, so the two never overlap; the legend sits at the very bottom, under the x axis
+    title.
     """
+    text = titled(title, spec)
     figure = go.Figure(layout={"template": template()})
     figure.update_layout(
-        title={"text": titled(title, spec), "x": 0.0, "xref": "paper", "xanchor": "left",
-               "y": 1.0, "yref": "paper", "yanchor": "bottom", "pad": {"b": 12}, "font": {"size": 15}},
+        title={"text": text, "x": 0.0, "xref": "paper", "xanchor": "left",
+               "y": 1.0, "yref": "paper", "yanchor": "bottom", "pad": {"b": 16}, "font": {"size": 15}},
         height=height,
         autosize=True,
-        margin={"l": 64, "r": 24, "t": TITLE_BAND + 28, "b": 40},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0.0,
-                "traceorder": "normal"},
+        margin={"l": 64, "r": 24, "t": TITLE_BAND + TITLE_LINE * (text.count("<br>") - 1), "b": LEGEND_BAND},
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0, "xanchor": "left",
+                "x": 0.0, "traceorder": "normal"},
         uirevision="keep",  # zoom and legend choices survive updates
     )
     figure.update_xaxes(title_text=x_title, automargin=True)

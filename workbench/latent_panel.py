@@ -92,7 +92,8 @@ class LatentPanel(Panel):
             mixed.x, mixed.y = self.embedding[b:, 0], self.embedding[b:, 1]
             mixed.customdata = np.arange(self.mix.k)
             mixed.text = [self._describe_mixed(r) for r in range(self.mix.k)]
-            set_title(figure, f"t-SNE of {self.modality.value} latents: {b} original, {self.mix.k} mixed",
+            which = "latents of all modalities" if self.modality.value == ALL else f"{self.modality.value} latents"
+            set_title(figure, f"t-SNE of the {which}: {b} original, {self.mix.k} mixed",
                       self.sample.spec)
 
     def _describe_mixed(self, r: int) -> str:

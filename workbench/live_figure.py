@@ -4,9 +4,11 @@ plotly's own ``go.FigureWidget`` sends each change as a one-off message and give
 own 5 MB copy of plotly.js to evaluate. anywidget drops a model's messages once it has failed to
 load its code within two seconds, so on a busy machine figures came up empty; and a reloaded page
 rebuilt each figure from its state at construction, also empty. Here the traces and layout *are*
-the widget's state: a view draws whatever the model holds, whenever it is created, so late views,
-second views and reloads show the current figure. plotly.js travels once per kernel, in one
-``PlotlyLibrary`` widget, and is evaluated once per page.
+state: a view draws whatever the state holds, whenever it is created, so late views, second views
+and reloads show the current figure. That state lives in a plain ipywidgets model
+(``FigureState``), which takes every update at once, so the anywidget model needs no message after
+it is created. plotly.js travels once per kernel, in one ``PlotlyLibrary`` widget, and is
+evaluated once per page.
 
 Edit ``figure`` (a ``go.Figure``) with plotly's API; each edit, or each ``batch_update()`` block,
 sends the traces and the layout that changed.
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import anywidget
+import ipywidgets
 import plotly
 import plotly.graph_objects as go
 import traitlets
@@ -77,32 +80,61 @@ class _TrackedFigure(go.Figure):
     _send_restyle_msg = _send_relayout_msg = _send_update_msg = _send_animate_msg = _changed
 
 
+class FigureState(ipywidgets.Widget):
+    """What a LiveFigure's views draw: one JSON text per trace, the layout's JSON, plotly's config,
+    the CSS classes of the figure, and a revision counted up with every change."""
+
+    _data = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    _layout = traitlets.Unicode("{}").tag(sync=True)
+    _config = traitlets.Dict().tag(sync=True)
+    classes = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    revision = traitlets.Int(0).tag(sync=True)
+
+
 class LiveFigure(anywidget.AnyWidget):
     """A displayable plotly figure kept in step with ``figure``.
 
     Attributes:
         figure: the ``go.Figure`` to edit (``live.figure.data[0].x = ...``,
             ``live.figure.update_layout(...)``); every edit reaches each view.
-        revision: how many times the state was sent; a view marks the revision it has drawn in its
+        state: the ``FigureState`` the views draw.
+        revision: how many times the state changed; a view marks the revision it has drawn in its
             element's ``data-revision`` attribute (tests and benchmarks wait on it).
     """
 
     _esm = ESM
     _css = CSS
-    _data = traitlets.List(traitlets.Unicode()).tag(sync=True)
-    _layout = traitlets.Unicode("{}").tag(sync=True)
-    _config = traitlets.Dict().tag(sync=True)
+    _figure_state = traitlets.Instance(FigureState).tag(sync=True, **ipywidgets.widget_serialization)
     _plotly_version = traitlets.Unicode("").tag(sync=True)
-    revision = traitlets.Int(0).tag(sync=True)
 
     def __init__(self, figure: go.Figure | dict | None = None, config: dict[str, Any] | None = None) -> None:
         library = PlotlyLibrary.shared()
-        super().__init__(_plotly_version=library.version, _config={**DEFAULT_CONFIG, **(config or {})})
+        state = FigureState(_config={**DEFAULT_CONFIG, **(config or {})})
+        super().__init__(_plotly_version=library.version, _figure_state=state)
         self._library = library
         self._sync_lock = threading.RLock()
         self._holding = 0
         self.figure = _TrackedFigure(figure, self._sync)
         self._sync()
+
+    @property
+    def state(self) -> FigureState:
+        return self._figure_state
+
+    @property
+    def revision(self) -> int:
+        return self._figure_state.revision
+
+    def add_class(self, className: str) -> LiveFigure:  # noqa: N803 (ipywidgets' name)
+        """Add a CSS class to the figure's element (kept in the state too, which always reaches the views)."""
+        super().add_class(className)
+        if className not in self.state.classes:
+            self.state.classes = [*self.state.classes, className]
+        return self
+
+    def close(self) -> None:
+        self._figure_state.close()
+        super().close()
 
     @contextmanager
     def batch_update(self) -> Iterator[go.Figure]:
@@ -121,17 +153,17 @@ class LiveFigure(anywidget.AnyWidget):
         with self._sync_lock:
             if self._holding or not hasattr(self, "figure"):
                 return
-            state = self.figure.to_dict()
-            data = [_json(trace) for trace in state["data"]]
-            layout = _json(state["layout"])
-            if data == self._data and layout == self._layout:
+            figure, state = self.figure.to_dict(), self._figure_state
+            data = [_json(trace) for trace in figure["data"]]
+            layout = _json(figure["layout"])
+            if data == state._data and layout == state._layout:
                 return
-            with self.hold_sync():
-                if data != self._data:
-                    self._data = data
-                if layout != self._layout:
-                    self._layout = layout
-                self.revision += 1
+            with state.hold_sync():
+                if data != state._data:
+                    state._data = data
+                if layout != state._layout:
+                    state._layout = layout
+                state.revision += 1
 
 
 def _json(value: Any) -> str:

@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from workbench._style import COLOURWAY
+from workbench._style import method_lines
+
+MATPLOTLIB_DASHES = {"solid": "-", "dash": "--", "dot": ":", "dashdot": "-.", "longdash": (0, (8, 3))}
 
 LOWER_IS_BETTER = frozenset({"MAE", "Loss"})
 SCALES = ("min-max", "best")
@@ -53,11 +55,11 @@ def radar_figure(scores: pd.DataFrame, title: str) -> Figure:
     closed = np.append(angles, angles[:1])
     figure = Figure(figsize=(5.5, 5.5), layout="constrained")
     ax = figure.add_subplot(projection="polar")
-    for i, (method, row) in enumerate(scores.iterrows()):
+    for (method, row), line in zip(scores.iterrows(), method_lines([str(m) for m in scores.index])):
         values = np.append(row.to_numpy(float), row.to_numpy(float)[:1])
-        colour = COLOURWAY[i % len(COLOURWAY)]
-        ax.plot(closed, values, color=colour, linewidth=1.8, label=str(method))
-        ax.fill(closed, values, color=colour, alpha=0.08)
+        ax.plot(closed, values, color=line["color"], linestyle=MATPLOTLIB_DASHES[line["dash"]], linewidth=1.8,
+                label=str(method))
+        ax.fill(closed, values, color=line["color"], alpha=0.08)
     ax.set_xticks(angles, axes_names)
     ax.set_ylim(0, 1.05)
     ax.set_rlabel_position(180.0 / len(axes_names))  # radial labels between the first two axes

@@ -22,7 +22,7 @@ from msmix.mixing.sass import PAIR_MODES
 from msmix.mixing.sig import adaptive_ratio, normalized_intensity
 from workbench._panel import Panel, figure_row, row
 from workbench._style import HEATMAP_SCALE, MIXED, NEUTRAL, POSITIVE
-from workbench.figures import base_figure
+from workbench.figures import base_figure, set_title
 from workbench.live_figure import LiveFigure
 from workbench.pair_view import PairView, pair_view, prepare
 from workbench.sources import LatentBatch
@@ -160,7 +160,7 @@ class SassExplorer(Panel):
         return LiveFigure(figure)
 
     def _conflict_figure(self) -> LiveFigure:
-        figure = base_figure("Pairs mixing a positive with a negative sample", "", "conflict rate",
+        figure = base_figure("Pairs mixing a positive<br>with a negative sample", "", "conflict rate",
                              self.sample.spec, height=560)
         figure.add_bar(x=["SASS candidates", "SASS drawn", "random pairing"], y=[0, 0, 0],
                        marker_color=[MIXED, POSITIVE, NEUTRAL], texttemplate="%{y:.0%}", textposition="outside")
@@ -174,6 +174,8 @@ class SassExplorer(Panel):
         cand = view.selection.candidate_mask.nonzero().numpy()
         a, b = view.selection.index_a.numpy(), view.selection.index_b.numpy()
         with self.heatmap.batch_update() as figure:
+            set_title(figure, f"SASS similarity at threshold {self.threshold.value:.2f}: candidate (□) and drawn (×) "
+                      "pairs", s.spec)
             figure.data[0].z = z
             figure.data[1].x, figure.data[1].y = cand[:, 1], cand[:, 0]
             figure.data[2].x, figure.data[2].y = b, a

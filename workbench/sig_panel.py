@@ -20,7 +20,7 @@ from msmix.mixing.msmix import MSMixConfig
 from msmix.mixing.sig import LABEL_RATIO_MODES, normalized_intensity
 from workbench._panel import Panel, figure_row, row
 from workbench._style import MIXED, MODALITY_COLOURS, NEUTRAL, PARENT_COLOURS, shorten
-from workbench.figures import base_figure
+from workbench.figures import base_figure, set_title
 from workbench.live_figure import LiveFigure
 from workbench.pair_view import PairView, pair_view, prepare
 from workbench.sources import LatentBatch
@@ -77,6 +77,8 @@ class SigExplorer(Panel):
         self.view = pair_view(s.latents, s.masks, s.labels, self.intensities, self.settings(), int(self.seed.value))
         mix = self.view.mix
         with self.ratio_figure.batch_update() as figure:
+            set_title(figure, f"Ratios of the {self.view.k} drawn pairs (weight of a), alpha {self.alpha.value:.2f}",
+                      s.spec)
             for trace, values in zip(figure.data, [*mix.ratios.values(), mix.label_ratio]):
                 trace.x = values.numpy()
         self.pair.max = max(self.view.k - 1, 0)

@@ -26,7 +26,17 @@ from msmix.experiment import METRIC_COLUMNS, parse_assignment
 from msmix.experiment.settings import split_key
 from msmix.mixing.base import Mixer
 from msmix.models.base import Backbone
-from msmix.train import Callback, EpochRecord, FitResult, LoadedRun, RunSpec, load_checkpoint, run
+from msmix.train import (
+    NO_EPOCH_MESSAGE,
+    Callback,
+    EpochRecord,
+    FitResult,
+    LoadedRun,
+    RunSpec,
+    finished_no_epoch,
+    load_checkpoint,
+    run,
+)
 from msmix.train.config import DEVICES
 from workbench._panel import Panel, figure_row, row, scrolling
 from workbench._style import NEGATIVE, POSITIVE
@@ -70,8 +80,12 @@ class TrainingPanel(Panel):
         self.max_epochs = widgets.BoundedIntText(value=defaults["max_epochs"], min=1, max=1000, description="max epochs")
         self.patience = widgets.BoundedIntText(value=defaults["patience"], min=0, max=1000, description="patience")
         self.device = widgets.Dropdown(options=list(DEVICES), value=defaults["device"], description="device")
-        self.settings = widgets.Textarea(value=defaults["settings"], placeholder="mixer.threshold=0.3\ntrain.lr=0.001",
+        self.settings = widgets.Textarea(value=defaults["settings"], placeholder="(none: the published settings)",
                                          description="overrides", layout={"width": "420px", "height": "70px"})
+        self.settings_help = widgets.HTML(
+            "<div style='color:#555;padding:2px 8px;max-width:420px'>One <code>group.name=value</code> per line, "
+            "as <code>msmix train --set</code> takes them, e.g. <code>mixer.threshold=0.3</code>, "
+            "<code>train.lr=0.001</code>, <code>model.rank=4</code>.</div>")
         self.train_button = widgets.Button(description="Train", button_style="primary", icon="play")
         self.stop_button = widgets.Button(description="Stop", button_style="danger", icon="stop", disabled=True)
         self.load_path = widgets.Text(placeholder="runs/<run folder> or a .pt file", description="checkpoint")
@@ -100,7 +114,7 @@ class TrainingPanel(Panel):
         self._arrange(self.spec, source, "", [
             row(self.backbone_choice, self.mixer_choice, self.seed),
             row(self.max_epochs, self.patience, self.device),
-            self.settings,
+            row(self.settings, self.settings_help),
             row(self.train_button, self.stop_button, self.progress),
             row(self.load_path, self.load_button),
             self.status,
@@ -133,6 +147,7 @@ class TrainingPanel(Panel):
         if self.running:
             raise RuntimeError("a training run is already going; stop it or wait for it first")
         spec = self.run_spec()
+        self._stop_requested.clear()  # here, not in the thread: a Stop pressed right after Train must count
         self._thread = threading.Thread(target=self._train, args=(spec,), name="msmix-training", daemon=True)
         self._thread.start()
 
@@ -152,6 +167,7 @@ class TrainingPanel(Panel):
         """Train in the calling thread (deterministic, for notebooks run top to bottom); the results row."""
         if self.running:
             raise RuntimeError("a training run is already going in the background")
+        self._stop_requested.clear()
         self._train(self.run_spec())
         return self.wait()
 
@@ -176,7 +192,6 @@ class TrainingPanel(Panel):
     def _begin(self, spec: RunSpec) -> None:
         self.error, self.row = None, None
         self.history = pd.DataFrame()
-        self._stop_requested.clear()
         self.train_button.disabled, self.stop_button.disabled = True, False
         self.progress.value = 0.0
         self._draw_history()
@@ -184,6 +199,10 @@ class TrainingPanel(Panel):
 
     def _finish(self, row: dict[str, Any]) -> None:
         self.row = row
+        if finished_no_epoch(row):  # nothing was trained or evaluated: not a result to list
+            self.progress.value = 0.0
+            self.status.value = f"{NO_EPOCH_MESSAGE}."
+            return
         self.results = pd.concat([self.results, pd.DataFrame([row])], ignore_index=True)
         metrics = [c for c in row if c in METRIC_COLUMNS]
         shown = self.results[[*RESULT_COLUMNS, *metrics]]
@@ -304,7 +323,7 @@ def training_panel(
     Args:
         data: a data source for ``msmix.data.load`` (``"toy"`` or an MMSA pickle; loaded the way the
             backbone needs it) or an already loaded Dataset.
-        out_dir: keep checkpoints and ``spec.json`` under ``out_dir/runs`` (None: nothing on disk).
+        out_dir: keep checkpoints and ``spec.json`` in ``out_dir/<run>/`` (None: nothing on disk).
         backbone, mixer, seed, max_epochs, patience, device: starting values of the controls.
         settings: starting overrides, ``group.name=value`` per line (e.g. ``"mixer.threshold=0.3"``).
     """

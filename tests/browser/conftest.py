@@ -68,12 +68,14 @@ def lab_server(tmp_path: Path) -> Iterator[LabServer]:
 
 @pytest.fixture
 def browser_page(chromium_path: str, sync_playwright) -> Iterator[Any]:
-    """A Chromium page 1400 px wide; the browser's console errors are kept on ``page.console_errors``."""
+    """A Chromium page 1400 px wide; the browser's console errors and uncaught exceptions are kept on
+    ``page.console_errors``."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport=VIEWPORT)
         errors: list[str] = []
         page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
         page.console_errors = errors
         try:
             yield page

@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 SERVER_START_TIMEOUT = 120.0  # seconds; a busy 2-core machine takes several times the idle 5 s
@@ -86,12 +88,25 @@ def stop(process: subprocess.Popen) -> None:
             process.wait(timeout=10)
 
 
+def strip_outputs(folder: Path) -> None:
+    """Remove the stored outputs and prompts of every notebook in ``folder``: a stored ``[3]:`` would
+    pass for a cell that has run, and stored widget views are not this session's."""
+    for path in folder.glob("*.ipynb"):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.outputs, cell.execution_count = [], None
+        nbformat.write(notebook, path)
+
+
 @contextmanager
 def lab_server(workdir: Path, notebooks: Path = NOTEBOOKS) -> Iterator[LabServer]:
-    """JupyterLab serving a copy of ``notebooks`` (JupyterLab autosaves, and the committed notebooks
-    are regression fixtures), with its configuration, data and runtime folders under ``workdir``."""
+    """JupyterLab serving a copy of ``notebooks`` without their stored outputs (JupyterLab autosaves,
+    and the committed notebooks are regression fixtures), with its configuration, data and runtime
+    folders under ``workdir``."""
     root = workdir / "notebooks"
     shutil.copytree(notebooks, root, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    strip_outputs(root)
     home = workdir / "jupyter"
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("MSMIX_DATA", "MSMIX_EPOCHS")},  # the demo data

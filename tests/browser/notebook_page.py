@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import nbformat
+
 from lab_process import LabServer
 
 CHROMIUM_ARGS = [
@@ -65,6 +67,7 @@ FIGURES_JS = """() => {
       name: names[0] || (live ? 'live' : 'static'),
       live: !!live,
       revision: live && live.dataset.revision !== undefined ? Number(live.dataset.revision) : null,
+      latest: live && live.dataset.latest !== undefined ? Number(live.dataset.latest) : null,
       traces: full.length,
       tracesWithData: withData.length,
       title: (gd.layout && gd.layout.title && (gd.layout.title.text || gd.layout.title)) || '',
@@ -73,6 +76,14 @@ FIGURES_JS = """() => {
       height: box.height,
     };
   });
+}"""
+
+# What each output area holds (for failure messages): its classes and the start of its text.
+OUTPUTS_JS = """() => {
+  const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
+  return [...panel.querySelectorAll('.jp-OutputArea-output')]
+    .map(o => `${o.className.replace('lm-Widget ', '')}: ${o.textContent.trim().slice(0, 80)}` +
+      (o.classList.contains('jp-RenderedPlotly') ? ` [${[...o.children].map(c => `${c.tagName}.${c.className} ${c.style.display}`)}]` : ''));
 }"""
 
 # Panels whose content is wider than their box (a row that overflows clips figures).
@@ -93,7 +104,8 @@ class Figure:
     index: int
     name: str
     live: bool
-    revision: int | None
+    revision: int | None  # the state revision the view has drawn
+    latest: int | None  # the newest state revision the view has received
     traces: int
     tracesWithData: int  # noqa: N815 (the page's own name)
     title: str
@@ -116,6 +128,8 @@ class NotebookPage:
 
     def __init__(self, page: Any, lab: LabServer, notebook: str) -> None:
         self.page, self.lab, self.notebook = page, lab, notebook
+        cells = nbformat.read(lab.root / notebook, as_version=4).cells
+        self.code_cells = sum(cell.cell_type == "code" for cell in cells)
 
     # -- waiting ---------------------------------------------------------------------------------
 
@@ -150,14 +164,28 @@ class NotebookPage:
     # -- actions ---------------------------------------------------------------------------------
 
     def open(self, timeout: float) -> None:
+        """Open the notebook and wait until every cell is on the page and the kernel is ready.
+
+        JupyterLab builds a long notebook's cells a few at a time while the page is idle; until it
+        is done, Run All runs only the cells built so far."""
         self.page.goto(self.lab.notebook_url(self.notebook))
         self.wait_for_kernel_session(timeout)
-        self.wait_for(kernel_ready, "the page to connect to the kernel", timeout)
+        self.wait_for(lambda s: kernel_ready(s) and len(s["prompts"]) == self.code_cells,
+                      f"the page to show all {self.code_cells} code cells and connect to the kernel", timeout)
+
+    def menu(self, menu: str, item: str, timeout: float) -> None:
+        """Choose a menu item, once JupyterLab has enabled it (a click on a disabled item does nothing)."""
+        self.page.locator(".lm-MenuBar-item", has_text=re.compile(f"^{menu}$")).click()
+        entry = self.page.locator(".lm-Menu-item:not(.lm-mod-disabled)", has_text=re.compile(f"^{item}$"))
+        entry.wait_for(state="visible", timeout=timeout * 1000)
+        entry.click()
 
     def run_all(self, timeout: float) -> None:
-        self.page.locator(".lm-MenuBar-item", has_text=re.compile(r"^Run$")).click()
-        self.page.locator(".lm-Menu-item", has_text=re.compile(r"^Run All Cells$")).click()
-        self.wait_for(all_cells_ran, "every cell to run", timeout)
+        """Run every cell (the served copies hold no stored prompts that could pass for a run)."""
+        if not all(p == "[ ]:" for p in (self.state() or {}).get("prompts", [])):
+            raise NotebookError("the notebook holds stored prompts; serve it through lab_process.lab_server")
+        self.menu("Run", "Run All Cells", timeout)
+        self.wait_for(lambda s: all_cells_ran(s) and len(s["prompts"]) == self.code_cells, "every cell to run", timeout)
 
     def save(self, timeout: float) -> None:
         self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.click(position={"x": 5, "y": 5})
@@ -167,7 +195,8 @@ class NotebookPage:
     def reload(self, timeout: float) -> None:
         """Reload the page; the kernel keeps running and the widgets come back from it."""
         self.page.reload()
-        self.wait_for(kernel_ready, "the reloaded page to reconnect to the kernel", timeout)
+        self.wait_for(lambda s: kernel_ready(s) and len(s["prompts"]) == self.code_cells,
+                      "the reloaded page to show every cell and reconnect to the kernel", timeout)
 
     def scroll_through(self) -> None:
         """Bring every cell into view once, top to bottom, so every output is laid out and drawn."""
@@ -175,27 +204,44 @@ class NotebookPage:
         for i in range(cells.count()):
             cells.nth(i).scroll_into_view_if_needed()
 
+    def wake_snapshots(self) -> None:
+        """Point at static plotly figures that JupyterLab shows as their PNG snapshot.
+
+        JupyterLab's plotly renderer stores a PNG of a figure it has drawn in the output; when the
+        output is drawn again it shows that image and draws the figure itself when the mouse
+        enters it (the event is sent directly: a page still laying out never holds still for a hover)."""
+        images = self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedPlotly > img.plot-img")
+        for i in range(images.count()):
+            image = images.nth(i)
+            if image.is_visible():
+                image.dispatch_event("mouseenter")
+
     # -- figures ---------------------------------------------------------------------------------
 
     def figures(self) -> list[Figure]:
         return [Figure(**f) for f in self.page.evaluate(FIGURES_JS)]
 
     def wait_for_figures(self, expected: int, timeout: float) -> list[Figure]:
-        """Scroll through, then poll until ``expected`` figures are on the page and every one is drawn
-        with data. Raises, naming the figures that are missing or blank, if that takes over ``timeout``."""
+        """Poll until ``expected`` figures are on the page and every one is drawn with data, scrolling
+        through the notebook and over static figures' snapshots each round. Raises, naming the
+        figures that are missing or blank, if that takes over ``timeout``."""
         deadline = time.monotonic() + timeout
         figures: list[Figure] = []
-        self.scroll_through()
         while time.monotonic() < deadline:
+            self.scroll_through()
+            self.wake_snapshots()
             figures = self.figures()
             if len(figures) == expected and all(f.drawn for f in figures):
                 return figures
             self.page.wait_for_timeout(250)
         blank = [f"{f.index}: {f.name} ({f.title[:60]!r}, {f.traces} traces, {f.tracesWithData} with data, "
                  f"revision {f.revision})" for f in figures if not f.drawn]
+        console = getattr(self.page, "console_errors", [])[-10:]
+        outputs = "\n  ".join(self.page.evaluate(OUTPUTS_JS))
         raise NotebookError(
             f"after {timeout:.0f} s, {len(figures)} plotly figures on the page (expected {expected}); "
-            f"blank or undrawn: {blank or 'none'}"
+            f"blank or undrawn: {blank or 'none'}; the browser console's last errors: {console or 'none'}; "
+            f"the outputs:\n  {outputs}"
         )
 
     def figure(self, name: str) -> Figure:
@@ -204,16 +250,29 @@ class NotebookPage:
             raise NotebookError(f"expected one figure {name!r}, found {len(found)}: {[f.name for f in self.figures()]}")
         return found[0]
 
-    def wait_for_redraw(self, name: str, after: Figure, timeout: float) -> Figure:
-        """Wait until the LiveFigure ``name`` has drawn a newer revision than ``after``."""
+    def wait_until_drawn(self, timeout: float) -> list[Figure]:
+        """Wait until every LiveFigure has drawn the newest state it has received."""
         deadline = time.monotonic() + timeout
-        current = after
+        figures = self.figures()
+        while time.monotonic() < deadline:
+            figures = self.figures()
+            if all(f.revision == f.latest for f in figures if f.live):
+                return figures
+            self.page.wait_for_timeout(100)
+        late = [f"{f.name}: {f.revision} of {f.latest}" for f in figures if f.live and f.revision != f.latest]
+        raise NotebookError(f"figures still drawing after {timeout:.0f} s: {late}")
+
+    def wait_for_title(self, name: str, text: str, timeout: float) -> Figure:
+        """Wait until the LiveFigure ``name`` has drawn a title containing ``text`` (panels put the
+        setting a figure shows in its title, so this is the drawing of that setting)."""
+        deadline = time.monotonic() + timeout
+        current = self.figure(name)
         while time.monotonic() < deadline:
             current = self.figure(name)
-            if current.revision is not None and after.revision is not None and current.revision > after.revision:
+            if text in current.title:
                 return current
             self.page.wait_for_timeout(100)
-        raise NotebookError(f"{name} did not redraw within {timeout:.0f} s (revision still {current.revision})")
+        raise NotebookError(f"{name} did not draw a title with {text!r} within {timeout:.0f} s: {current.title!r}")
 
     def overflowing(self) -> list[dict[str, Any]]:
         return self.page.evaluate(OVERFLOW_JS)

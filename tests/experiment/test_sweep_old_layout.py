@@ -4,48 +4,20 @@ afresh (in ``DIR/<run>/``). Real (two-epoch LMF) runs on the demo data."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 
 import msmix.train
 from msmix.experiment import append_row, complete_row, expand_grid, plan_sweep, read_results, run_sweep
 from msmix.metrics import MOSI_KEYS
-from msmix.train import Callback, RunSpec
+from msmix.train import RunSpec
+from old_layout import Epochs, to_old_layout
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 CONFIG = {"data": "toy", "backbones": "lmf", "mixers": ["none", "mixup", "manifold"], "seeds": [1], "train": {"max_epochs": 2}}
-
-
-@pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-class Epochs(Callback):
-    """Records the epochs a fit trains; optionally crashes after one epoch (a kill)."""
-
-    def __init__(self, crash_after: int | None = None) -> None:
-        self.epochs: list[int] = []
-        self.crash_after = crash_after
-
-    def on_epoch_end(self, trainer: Any, record: Any) -> None:
-        self.epochs.append(record.epoch)
-        if record.epoch == self.crash_after:
-            raise KeyboardInterrupt
-
-
-def to_old_layout(out: Path, spec: RunSpec) -> Path:
-    old = out / "runs" / spec.run_name()
-    old.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(out / spec.run_name(), old)
-    return old
 
 
 def test_a_sweep_of_the_old_layout_runs_only_what_is_missing(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import torch
 
 from msmix.data import Dataset
 from msmix.models import Backbone
@@ -23,11 +22,8 @@ def tiny_backbone() -> Iterator[type[Backbone]]:
 
 
 @pytest.fixture(autouse=True)
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _every_training_test_on_one_thread(one_thread: None) -> None:
+    """``one_thread`` (tests/conftest.py) for every test here."""
 
 
 @pytest.fixture

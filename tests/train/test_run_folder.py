@@ -4,45 +4,20 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 from msmix.metrics import MOSI_KEYS
-from msmix.train import Callback, RunSpec, run, run_dir_of
+from msmix.train import RunSpec, run, run_dir_of
 from msmix.train.run_folder import run_folder
+from old_layout import Epochs, to_old_layout
 
 NAME = "lmf-none-toy-s1-0123456789ab"
 
 
 def tiny_spec() -> RunSpec:
     return RunSpec(data="tiny", backbone="_tiny", mixer="msmix", train={"max_epochs": 3, "patience": 10})
-
-
-class Epochs(Callback):
-    """Records the epochs and batches a fit trains; optionally crashes after one epoch (a kill)."""
-
-    def __init__(self, crash_after: int | None = None) -> None:
-        self.epochs: list[int] = []
-        self.batches = 0
-        self.crash_after = crash_after
-
-    def on_batch_end(self, trainer, step, loss) -> None:
-        self.batches += 1
-
-    def on_epoch_end(self, trainer, record) -> None:
-        self.epochs.append(record.epoch)
-        if record.epoch == self.crash_after:
-            raise KeyboardInterrupt
-
-
-def to_old_layout(out: Path, spec: RunSpec) -> Path:
-    """Move a run's folder to where earlier versions kept it, ``out/runs/<run>``."""
-    old = out / "runs" / spec.run_name()
-    old.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(out / spec.run_name(), old)
-    return old
 
 
 def test_run_folder_is_flat_unless_only_the_old_one_exists(tmp_path: Path) -> None:

@@ -34,8 +34,8 @@ def decode(value: Any) -> Any:
 
 
 def synced_traces(live: LiveFigure) -> list[dict[str, Any]]:
-    return [decode(strict_json(text)) for text in live._data]
+    return [decode(strict_json(text)) for text in live.state._data]
 
 
 def synced_layout(live: LiveFigure) -> dict[str, Any]:
-    return decode(strict_json(live._layout))
+    return decode(strict_json(live.state._layout))

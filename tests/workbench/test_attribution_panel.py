@@ -61,6 +61,19 @@ def test_mixed_samples_on_mixed_latents(panel) -> None:
     a, b = int(panel.mix.index_a[2]), int(panel.mix.index_b[2])
     assert panel.sample_batch.ids[a] in panel.caption.value and panel.sample_batch.ids[b] in panel.caption.value
     assert "token" in panel.heatmap.figure.layout.xaxis.title.text
+    steps = z.shape[1]
+    axis = panel.heatmap.figure.layout.xaxis
+    assert axis.dtick == 1 and tuple(axis.range) == (-0.5, steps - 0.5), "whole-number ticks, one per column"
+
+
+def test_one_step_modalities_are_explained_for_time_averaging_backbones(panel, monkeypatch) -> None:
+    single = [m for m, scores in panel.attribution.scores.items() if scores.shape[1] == 1]
+    assert single, "the fixture needs a modality with one time step"
+    assert "averaged over time" not in panel.caption.value
+    monkeypatch.setattr(panel.model, "needs_time_average", True, raising=False)
+    panel.refresh()
+    assert "averaged over time" in panel.caption.value
+    assert all(m in panel.caption.value.lower() for m in single)
 
 
 def test_bad_method_is_named(backbone, dataset) -> None:

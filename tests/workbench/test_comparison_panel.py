@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
 from workbench import comparison_panel
+from workbench._style import MIXER_COLOURS
 from workbench.radar import normalised_scores
 
 SEEDS = [1111, 1112, 1113, 1114, 1115]
@@ -171,6 +174,18 @@ def test_swept_settings_become_methods(results) -> None:
     panel = comparison_panel(swept)
     names = {t.name for t in panel.radar.figure.data}
     assert "none" in names and any(n.startswith("msmix (mixer.threshold=0.2") for n in names)
+    styles = {t.name: (t.line.color, t.line.dash) for t in panel.radar.figure.data}
+    msmix_styles = [style for name, style in styles.items() if name.startswith("msmix")]
+    assert {colour for colour, _ in msmix_styles} == {MIXER_COLOURS["msmix"]}, "one colour per mixer"
+    assert len(set(msmix_styles)) == len(msmix_styles), "each setting its own dash"
+    assert styles["none"][0] == MIXER_COLOURS["none"]
+
+
+def test_paired_table_rounds_and_explains_its_highlight(panel) -> None:
+    table = panel.paired_table.value
+    assert "p &lt; 0.05</span> is marked" in table
+    for number in re.findall(r">\s*(-?\d+\.\d+)\s*<", table):
+        assert len(number.split(".")[1]) <= 4, f"{number} is printed with raw precision"
 
 
 def test_bad_tables_are_named(results) -> None:

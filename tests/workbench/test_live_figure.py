@@ -71,7 +71,7 @@ def test_an_edit_that_changes_nothing_sends_nothing() -> None:
 def test_only_what_changed_is_resent() -> None:
     live = LiveFigure(go.Figure(go.Scatter(x=[0, 1], y=[1, 0])))
     sent: list[str] = []
-    live.observe(lambda change: sent.append(change["name"]), names=["_data", "_layout"])
+    live.state.observe(lambda change: sent.append(change["name"]), names=["_data", "_layout"])
     live.figure.layout.title.text = "only the layout"
     assert sent == ["_layout"]
     live.figure.data[0].y = [2, 3]
@@ -91,7 +91,7 @@ def test_nan_and_infinity_become_strict_json() -> None:
 
 def test_numpy_arrays_travel_as_typed_arrays() -> None:
     live = LiveFigure(go.Figure(go.Heatmap(z=np.random.default_rng(0).random((32, 32)))))
-    trace = strict_json(live._data[0])
+    trace = strict_json(live.state._data[0])
     assert set(trace["z"]) >= {"dtype", "bdata"}, "a 32 x 32 array should not be a list of lists"
 
 
@@ -124,9 +124,31 @@ def test_every_figure_shares_one_library_until_it_is_closed() -> None:
     assert renewed is not library and renewed.comm is not None
 
 
+def test_the_state_is_a_plain_widget_model_and_holds_the_css_classes() -> None:
+    """anywidget drops messages to a model whose code loaded late, so everything that changes after
+    creation goes to the FigureState, a plain ipywidgets model, and the anywidget model never changes."""
+    live = LiveFigure(go.Figure(go.Scatter(x=[0], y=[0])))
+    assert live.state.get_state()["_model_module"] == "@jupyter-widgets/base"
+    assert live.get_state()["_figure_state"] == f"IPY_MODEL_{live.state.model_id}"
+    live.add_class("msmix-sass-heatmap")
+    assert "msmix-sass-heatmap" in live._dom_classes and live.state.classes == ["msmix-sass-heatmap"]
+    changed: list[str] = []
+    live.observe(lambda change: changed.append(change["name"]))
+    live.figure.data[0].x = [1]
+    assert changed == []
+
+
+def test_closing_a_figure_closes_its_state() -> None:
+    live = LiveFigure()
+    state = live.state
+    live.close()
+    assert state.comm is None
+
+
 def test_the_browser_code_draws_state_and_loads_the_library_once() -> None:
-    """Guards against a return to message-based updates: the view must draw from the model's state."""
+    """Guards against a return to message-based updates: the view must draw from the state model."""
     code = Path(ESM).read_text()
-    for needed in ('model.get("_data")', 'model.get("_layout")', '"change:_data"', "Plotly.react", "export default"):
+    for needed in ('state.get("_data")', 'state.get("_layout")', '"change:_data"', "Plotly.react", "export default",
+                   'model.get("_figure_state")'):
         assert needed in code
     assert "msg:custom" not in code

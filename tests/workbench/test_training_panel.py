@@ -13,6 +13,7 @@ import torch
 
 from msmix.experiment import SettingError
 from msmix.metrics import regression_metrics
+from msmix.train import NO_EPOCH_MESSAGE
 from synced_state import synced_traces
 from workbench import sass_explorer, training_panel
 
@@ -68,6 +69,18 @@ def test_background_training_stops_on_request(dataset) -> None:
     assert row["interrupted"] and row["epochs"] < 500
     assert not panel.running and not panel.train_button.disabled and panel.stop_button.disabled
     assert "stopped" in panel.status.value
+
+
+def test_stop_before_the_first_epoch_ends_reports_no_result(dataset) -> None:
+    """Stop pressed at once: no epoch finished, so nothing is evaluated and nothing is listed."""
+    panel = training_panel(dataset, backbone="lmf", mixer="none", max_epochs=5)
+    panel.start()
+    panel.stop()
+    row = panel.wait(timeout=120)
+    assert row["epochs"] == 0 and row["interrupted"]
+    assert not any(key in row for key in ("Corr", "MAE", "Has0_acc_2"))
+    assert panel.status.value == f"{NO_EPOCH_MESSAGE}."
+    assert panel.results.empty and panel.results_table.value == ""
 
 
 def test_overrides_reach_the_run_spec(dataset) -> None:
