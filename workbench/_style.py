@@ -11,7 +11,9 @@ from __future__ import annotations
 import html
 import re
 
+import pandas as pd
 import plotly.graph_objects as go
+from pandas.io.formats.style import Styler
 
 from msmix.data.spec import DataSpec
 
@@ -54,6 +56,18 @@ def method_lines(methods: list[str]) -> list[dict[str, str]]:
         count = seen[base] = seen.get(base, -1) + 1
         lines.append({"color": mixer_colour(base, position), "dash": DASHES[count % len(DASHES)]})
     return lines
+
+
+TABLE_STYLES = [{"selector": "th, td", "props": "white-space: nowrap; padding: 2px 10px;"}]
+
+
+def table_html(table: pd.DataFrame | Styler, index: bool = False) -> str:
+    """A table as HTML with the panels' look: every cell on one line (a panel puts wide tables in
+    a box that scrolls sideways, so nothing wraps into two-line numbers)."""
+    styler = table if isinstance(table, Styler) else table.style
+    if not index:
+        styler = styler.hide(axis="index")
+    return styler.set_table_styles(TABLE_STYLES, overwrite=False).to_html()
 
 
 def template() -> go.layout.Template:

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from msmix.experiment import format_summary, paired_comparison, read_results, summarize
 from msmix.experiment.results import METRIC_COLUMNS
 from workbench._panel import Panel, row, scrolling
-from workbench._style import NEGATIVE, method_lines, source_label
+from workbench._style import NEGATIVE, method_lines, source_label, table_html
 from workbench.export import bar_figure, latex_table, save_figure
 from workbench.figures import live_figure, set_title
 from workbench.mmsa_results import mmsa_wide, read_mmsa_results
@@ -73,7 +73,8 @@ class ComparisonPanel(Panel):
         self.mmsa_table = widgets.HTML(self._mmsa_html())
         self.radar = live_figure("Normalised scores", height=520)
         self.export_dir = widgets.Text(value="figures", description="export to")
-        self.export_button = widgets.Button(description="Export LaTeX + figures", icon="download")
+        self.export_button = widgets.Button(description="Export LaTeX + figures", icon="download",
+                                            layout={"width": "auto"})
         self.export_status = widgets.HTML()
         self.summary = self.paired = self.scores = pd.DataFrame()
         for control in (self.data_choice, self.metric, self.percent, self.baseline, self.radar_axes,
@@ -103,7 +104,7 @@ class ComparisonPanel(Panel):
                             f"{rows['seed'].nunique()} seeds.</div>"
         self.summary = summarize(rows, percent=self.percent.value)
         shown = format_summary(self.summary).drop(columns=["data"])
-        self.summary_table.value = shown.to_html(index=False)
+        self.summary_table.value = table_html(shown)
         self._draw_radar(label)
         self._draw_paired(rows)
 
@@ -151,20 +152,20 @@ class ComparisonPanel(Panel):
                                         percent=self.percent.value)
         shown = self.paired.drop(columns=["data"])
         # One format call: a second ``.format`` would reset the other columns to six decimals.
-        styled = shown.style.format({"p_value": "{:.4f}"}, precision=3, na_rep="n/a").hide(axis="index")
+        styled = shown.style.format({"p_value": "{:.4f}"}, precision=3, na_rep="n/a")
         styled = styled.map(lambda p: SIGNIFICANT if p < 0.05 else "", subset=["p_value"])
         self.paired_table.value = (
             f"<b>Paired t-test against {html.escape(self.baseline.value)}</b> on the same seeds "
             f"(mean_diff = mixer &minus; baseline; for MAE lower is better). "
             f"<span style='{SIGNIFICANT}'>p &lt; 0.05</span> is marked like this; with few seeds, many "
-            "comparisons and no correction, read it as a hint, not a finding." + styled.to_html()
+            "comparisons and no correction, read it as a hint, not a finding." + table_html(styled)
         )
 
     def _mmsa_html(self) -> str:
         if self.mmsa is None:
             return ""
         return ("<b>MMSA's results CSV</b> (as MMSA writes it: every metric x 100, std over seeds with n):"
-                + mmsa_wide(self.mmsa).to_html())
+                + table_html(mmsa_wide(self.mmsa), index=True))
 
     # -- exports -----------------------------------------------------------------------------------
 

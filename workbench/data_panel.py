@@ -12,7 +12,7 @@ from torch import Tensor
 from msmix.data import describe
 from msmix.data.dataset import SPLITS, Dataset
 from workbench._panel import Panel, row, scrolling
-from workbench._style import SIGN_COLOURS, SIGN_NAMES
+from workbench._style import SIGN_COLOURS, SIGN_NAMES, table_html
 from workbench.figures import base_figure, set_title
 from workbench.live_figure import LiveFigure
 from workbench.sources import load_data
@@ -99,4 +99,4 @@ def _describe_html(dataset: Dataset) -> str:
     # One format call: a second ``.format`` would reset the other columns to six decimals.
     styled = shown.style.format({c: "{:.0%}" for c in ("share_negative", "share_zero", "share_positive")},
                                 precision=3)
-    return styled.to_html()
+    return table_html(styled, index=True)

@@ -19,7 +19,7 @@ from msmix.attribution import METHODS, Attribution, attribute_inputs, modality_s
 from msmix.data.dataset import SPLITS, Dataset
 from msmix.models.base import Backbone
 from workbench._panel import Panel, row, scrolling
-from workbench._style import MODALITY_COLOURS, shorten
+from workbench._style import MODALITY_COLOURS, shorten, table_html
 from workbench.figures import base_figure, set_title
 from workbench.live_figure import LiveFigure
 from workbench.sources import device_of, load_data, predict_split, resolve_model, to_device
@@ -101,7 +101,7 @@ class ErrorsPanel(Panel):
         shown["id"] = [html.escape(i) for i in shown["id"]]
         formats = {"label": "{:+.2f}", "prediction": "{:+.2f}", "error": "{:.2f}",
                    **{c: "{:.0%}" for c in shown.columns if c.endswith(" share")}}
-        self.table.value = shown.style.format(formats).hide(axis="index").to_html()
+        self.table.value = table_html(shown.style.format(formats))
 
     def _figure(self) -> LiveFigure:
         figure = base_figure("Worst predictions", "rank (1 = largest error)", "summed attribution",

@@ -39,7 +39,7 @@ from msmix.train import (
 )
 from msmix.train.config import DEVICES
 from workbench._panel import Panel, figure_row, row, scrolling
-from workbench._style import NEGATIVE, POSITIVE
+from workbench._style import NEGATIVE, POSITIVE, table_html
 from workbench.figures import base_figure, titled
 from workbench.live_figure import LiveFigure
 from workbench.sources import load_data
@@ -206,9 +206,7 @@ class TrainingPanel(Panel):
         self.results = pd.concat([self.results, pd.DataFrame([row])], ignore_index=True)
         metrics = [c for c in row if c in METRIC_COLUMNS]
         shown = self.results[[*RESULT_COLUMNS, *metrics]]
-        self.results_table.value = titled("<b>Test results</b>", self.spec) + shown.to_html(
-            index=False, float_format=lambda v: f"{v:.4f}"
-        )
+        self.results_table.value = titled("<b>Test results</b>", self.spec) + table_html(shown.style.format(precision=4))
         how = "stopped" if row["interrupted"] else ("stopped early" if row["stopped_early"] else "finished")
         self.progress.value = 1.0
         self.status.value = (f"Training {how} after {row['epochs']} epochs (best {row['best_epoch']}), "
