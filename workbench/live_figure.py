@@ -37,7 +37,7 @@ CSS = """
 .msmix-live-figure-note { color: #666; font-style: italic; padding: 6px 8px; }
 .msmix-busy .msmix-live-figure-plot, .msmix-busy table { opacity: 0.35; transition: opacity 0.1s; }
 .msmix-busy .msmix-live-figure::after {
-  content: "Computing\2026"; position: absolute; top: 45%; left: 50%; transform: translate(-50%, -50%);
+  content: "Computing…"; position: absolute; top: 45%; left: 50%; transform: translate(-50%, -50%);
   background: white; border: 1px solid #bbb; border-radius: 4px; padding: 4px 12px; color: #333;
 }
 """

@@ -152,3 +152,11 @@ def test_the_browser_code_draws_state_and_loads_the_library_once() -> None:
                    'model.get("_figure_state")'):
         assert needed in code
     assert "msg:custom" not in code
+
+
+def test_the_stylesheet_says_computing_in_plain_characters() -> None:
+    """The busy note is CSS text; a stray escape once turned its ellipsis into a control character."""
+    from workbench.live_figure import CSS
+
+    assert 'content: "Computing…"' in CSS
+    assert all(ch.isprintable() or ch == "\n" for ch in CSS)
