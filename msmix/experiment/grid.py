@@ -27,7 +27,6 @@ from __future__ import annotations
 import itertools
 import json
 import tomllib
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +154,7 @@ def _check_per_name_tables(tables: dict[str, dict[str, Any]], names: dict[str, l
 
 
 def _check_train_keys(train: dict[str, Any]) -> None:
-    known = {f.name for f in fields(TrainConfig)} - {"seed"}
+    known = set(TrainConfig.override_keys()) - {"seed"}
     unknown = sorted(set(train) - known)
     if unknown:
         raise SweepConfigError(f"sweep config: unknown [train] settings {unknown} (seeds go in 'seeds'); known: {sorted(known)}")

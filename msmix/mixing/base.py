@@ -9,12 +9,15 @@ pair view (``index_a``, ``index_b``, ``ratios``); MS-Mix adds ``similarity`` and
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
+
+from msmix.registry import Registry
+from msmix.settings import settings_from
 
 Latents = dict[str, Tensor]
 Masks = dict[str, Tensor | None]
@@ -74,26 +77,28 @@ class Mixer(nn.Module):
     """Base class of every augmentation: ``mixer(latents, labels, generator=None, masks=None)``.
 
     Subclasses set ``point`` (``"latent"`` or ``"input"``) and ``config_class`` (a dataclass of
-    their settings, with the papers' defaults) and implement ``mix``. The constructor keeps
-    ``dims`` and ``label_range`` and turns the keyword settings into ``self.config``; ``forward``
-    checks the batch, returns an empty result (k = 0) for a batch of one, and calls ``mix``.
+    their settings, with the papers' defaults; every mixer names its number of mixed samples per
+    batch ``n_mix``) and implement ``mix``. The constructor keeps ``dims`` and ``label_range`` and
+    takes a config (from ``make_config``) or keyword settings; ``forward`` checks the batch,
+    returns an empty result (k = 0) for a batch of one, and calls ``mix``.
     """
 
     point: ClassVar[str] = "latent"
     name: ClassVar[str] = ""
     config_class: ClassVar[type] = object
 
-    def __init__(self, dims: dict[str, int], label_range: float = 3.0, **settings: Any) -> None:
+    def __init__(self, dims: dict[str, int], label_range: float = 3.0, config: Any = None, **settings: Any) -> None:
         super().__init__()
+        if config is not None and settings:
+            raise TypeError(f"mixer {self.name!r}: give a config or keyword settings, not both")
         self.dims = dict(dims)
         self.label_range = float(label_range)
-        self.config = self.build_config(settings)
+        self.config = config if config is not None else self.make_config(settings)
 
-    def build_config(self, settings: dict[str, Any]) -> Any:
-        """``config_class(**settings)``, refusing unknown names with the known ones listed."""
-        from msmix.mixing.settings import settings_from
-
-        return settings_from(self.config_class, self.name, settings)
+    @classmethod
+    def make_config(cls, settings: Mapping[str, Any]) -> Any:
+        """The settings dataclass for these overrides, refusing unknown names with the known ones listed."""
+        return settings_from(cls.config_class, f"mixer {cls.name!r}", settings)
 
     def forward(
         self,
@@ -153,36 +158,29 @@ def batch_size(latents: Latents, labels: Tensor, masks: Masks | None = None) -> 
     return b
 
 
-_REGISTRY: dict[str, Callable[..., Mixer]] = {}
-
-
-def register_mixer(name: str) -> Callable[[type[Mixer]], type[Mixer]]:
-    """Class decorator: make a Mixer buildable as ``msmix.mixing.create(name, ...)``."""
-
-    def add(cls: type[Mixer]) -> type[Mixer]:
-        if name in _REGISTRY:
-            raise ValueError(f"mixer {name!r} is registered twice")
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return add
+MIXERS: Registry[type[Mixer]] = Registry("mixer")
+register_mixer = MIXERS.register
+"""Class decorator: make a Mixer buildable as ``msmix.mixing.create(name, ...)``."""
 
 
 def available() -> list[str]:
     """Names accepted by ``create``."""
-    return sorted(_REGISTRY)
+    return MIXERS.available()
 
 
-def create(name: str, dims: dict[str, int], label_range: float = 3.0, **config) -> Mixer:
+def mixer_class(name: str) -> type[Mixer]:
+    """The Mixer class registered as ``name`` (a KeyError lists the known names)."""
+    return MIXERS.get(name)
+
+
+def create(name: str, dims: dict[str, int], label_range: float = 3.0, config: Any = None, **settings: Any) -> Mixer:
     """Build a mixer by name.
 
     Args:
         name: one of ``available()``.
         dims: latent feature size per modality (MS-Mix's intensity predictors need them).
         label_range: labels lie in ``[-label_range, label_range]``.
-        **config: the mixer's settings (e.g. ``alpha``, ``threshold``, ``preset``).
+        config: the mixer's settings dataclass (``mixer_class(name).make_config(...)``), or
+        **settings: the mixer's settings as keywords (e.g. ``alpha``, ``threshold``, ``preset``).
     """
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown mixer {name!r}; available: {', '.join(available())}")
-    return _REGISTRY[name](dims=dims, label_range=label_range, **config)
+    return mixer_class(name)(dims=dims, label_range=label_range, config=config, **settings)

@@ -9,7 +9,8 @@ and the authors' code disagree on, and any explicit setting overrides the preset
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import torch
 from torch import Tensor, nn
@@ -20,7 +21,9 @@ from msmix.mixing.diagnostics import polarity_conflict_rate, random_pairing_conf
 from msmix.mixing.pairs import pair_result
 from msmix.mixing.sal import sal_batch_kl, sal_per_sample
 from msmix.mixing.sass import PAIR_MODES, PairSelection, normalize_offdiagonal, select_pairs, similarity_matrix
+from msmix.mixing.settings import check_n_mix
 from msmix.mixing.sig import LABEL_RATIO_MODES, IntensityPredictor, label_ratio, mixing_ratios
+from msmix.settings import settings_from
 
 PRESETS: dict[str, dict[str, object]] = {
     "paper": {"threshold": 0.2, "pair_mode": "unique", "minmax": True},
@@ -41,7 +44,7 @@ class MSMixConfig:
         pair_mode: ``"unique"`` (upper triangle) or ``"ordered"`` (whole matrix), see ``select_pairs``.
         minmax: min-max normalise the off-diagonal similarities before thresholding.
         alpha: Beta(alpha, alpha) of the base ratio, one draw per pair shared by the modalities.
-        k: mixed samples per batch (None: the batch size).
+        n_mix: mixed samples per batch (None: the batch size), as every mixer names it.
         same_polarity, max_label_gap: label-aware selection (beyond the paper), see ``compatible_pairs``.
         label_ratio: ``"mean"`` of the modality ratios (code) or ``"intensity_weighted"``.
         sal: ``"batch_kl"`` (code), ``"per_sample"`` or ``"none"``.
@@ -55,7 +58,7 @@ class MSMixConfig:
     pair_mode: str | None = None
     minmax: bool | None = None
     alpha: float = 2.0
-    k: int | None = None
+    n_mix: int | None = None
     same_polarity: bool = False
     max_label_gap: float | None = None
     label_ratio: str = "mean"
@@ -74,8 +77,7 @@ class MSMixConfig:
             raise ValueError(f"threshold must be a finite number, got {self.threshold}")
         if not self.alpha > 0:
             raise ValueError(f"alpha must be positive, got {self.alpha}")
-        if self.k is not None and self.k < 1:
-            raise ValueError(f"k must be >= 1 (or None for the batch size), got {self.k}")
+        check_n_mix(self.n_mix)
         if self.max_label_gap is not None and self.max_label_gap < 0:
             raise ValueError(f"max_label_gap must be >= 0, got {self.max_label_gap}")
         if self.heads < 1:
@@ -92,12 +94,13 @@ class MSMixConfig:
 
     @classmethod
     def from_settings(cls, **settings: object) -> "MSMixConfig":
-        """Build from keyword settings, naming the known ones when a setting is unknown."""
-        known = [f.name for f in fields(cls)]
-        unknown = sorted(set(settings) - set(known))
-        if unknown:
-            raise TypeError(f"msmix: unknown settings {unknown}; known: {known}")
-        return cls(**settings)
+        """Build from keyword settings, naming the known ones when a setting is unknown. ``k`` is
+        read as ``n_mix`` (its name before every mixer used ``n_mix``), so older runs still load."""
+        if "k" in settings:
+            if "n_mix" in settings:
+                raise TypeError("msmix: give n_mix (k is its old name), not both")
+            settings = {("n_mix" if key == "k" else key): value for key, value in settings.items()}
+        return settings_from(cls, "mixer 'msmix'", settings)
 
 
 @register_mixer("msmix")
@@ -122,7 +125,8 @@ class MSMix(Mixer):
             {m: IntensityPredictor(d, heads=self.config.heads, label_range=label_range) for m, d in dims.items()}
         )
 
-    def build_config(self, settings: dict[str, object]) -> MSMixConfig:
+    @classmethod
+    def make_config(cls, settings: Mapping[str, object]) -> MSMixConfig:
         """The settings over the chosen preset (explicit settings win)."""
         return MSMixConfig.from_settings(**settings).resolved()
 
@@ -175,7 +179,7 @@ def sass(
         similarity = normalize_offdiagonal(similarity) if config.minmax else similarity.fill_diagonal_(0.0)
         selection = select_pairs(
             similarity,
-            k=config.k if config.k is not None else labels.shape[0],
+            k=config.n_mix if config.n_mix is not None else labels.shape[0],
             threshold=config.threshold,
             mode=config.pair_mode,
             generator=generator,

@@ -42,6 +42,13 @@ class ObjectiveConfig:
     def __post_init__(self) -> None:
         if self.loss not in LOSS_TYPES:
             raise ValueError(f"loss must be one of {LOSS_TYPES}, got {self.loss!r}")
+        for name in ("mix_weight", "sal_weight"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        for name, value in dict(self.backbone_weights).items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise ValueError(f"backbone_weights[{name!r}] must be a number >= 0, got {value!r}")
 
 
 @dataclass

@@ -1,29 +1,6 @@
-"""Turning a mixer's keyword settings into its config dataclass, refusing unknown names."""
+"""Checks shared by the mixers' settings dataclasses (ranges, ``n_mix``)."""
 
 from __future__ import annotations
-
-from dataclasses import fields
-from typing import Any, TypeVar
-
-ConfigT = TypeVar("ConfigT")
-
-
-def settings_from(config_class: type[ConfigT], mixer: str, settings: dict[str, Any]) -> ConfigT:
-    """``config_class(**settings)``, with a TypeError naming the known settings for a typo.
-
-    Example:
-        >>> from msmix.mixing.mixup import MixupConfig
-        >>> settings_from(MixupConfig, "mixup", {"alpha": 0.4}).alpha
-        0.4
-    """
-    known = sorted(f.name for f in fields(config_class))
-    unknown = sorted(set(settings) - set(known))
-    if unknown:
-        raise TypeError(
-            f"mixer {mixer!r} got unknown setting(s) {', '.join(unknown)}; "
-            f"known settings: {', '.join(known) or '(none)'}"
-        )
-    return config_class(**settings)
 
 
 def check_fraction_range(name: str, bounds: tuple[float, float]) -> tuple[float, float]:

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from msmix.mixing.objective import ObjectiveConfig
+from msmix.settings import check_known, known_settings, settings_from
+
 OPTIMIZERS = ("adam", "adamw")
-LOSSES = ("l1", "mse")
 SCHEDULERS = (None, "plateau", "cosine")
 DEVICES = ("auto", "cpu", "cuda")
+OBJECTIVE_KEYS = ("loss", "mix_weight", "sal_weight", "backbone_weights")
+"""Objective settings, written flat in overrides (``train.loss=mse``) and kept in ``TrainConfig.objective``."""
 
 
 @dataclass
 class TrainConfig:
     """Settings of the Trainer.
 
-    The objective is ``task + mix_weight * mixup + sal_weight * aux`` (MS-Mix's code uses 0.7 and
-    0.5). Early stopping watches the validation task loss: training stops once ``patience`` epochs
+    ``objective`` is ``task + mix_weight * mixup + sal_weight * aux`` (``ObjectiveConfig``; MS-Mix's
+    code uses 0.7 and 0.5, MMSA's TFN and LMF an L1 loss); overrides name its settings flat
+    (``loss``, ``mix_weight``, ...). Early stopping watches the validation task loss: training stops once ``patience`` epochs
     have passed without an improvement of at least ``min_delta`` (MMSA's rule), or after
     ``max_epochs``. ``plateau_*`` configure ReduceLROnPlateau; ``"cosine"`` decays the learning
     rate per epoch after ``warmup_epochs`` of linear warm-up (``min_lr`` is the plateau schedule's
@@ -32,9 +38,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     optimizer: str = "adam"
-    loss: str = "l1"
-    mix_weight: float = 0.7
-    sal_weight: float = 0.5
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     grad_accum: int = 1
     clip_value: float | None = None
     clip_norm: float | None = None
@@ -55,31 +59,44 @@ class TrainConfig:
         for name in ("patience", "warmup_epochs", "plateau_patience", "seed"):
             _require(name, _is_int(getattr(self, name)) and getattr(self, name) >= 0, "an integer >= 0", self)
         _require("lr", _is_number(self.lr) and self.lr > 0, "a positive number", self)
-        for name in ("weight_decay", "mix_weight", "sal_weight", "min_lr", "min_delta"):
+        for name in ("weight_decay", "min_lr", "min_delta"):
             _require(name, _is_number(getattr(self, name)) and getattr(self, name) >= 0, "a number >= 0", self)
+        _require("objective", isinstance(self.objective, ObjectiveConfig), "an ObjectiveConfig", self)
         for name in ("clip_value", "clip_norm"):
             value = getattr(self, name)
             _require(name, value is None or (_is_number(value) and value > 0), "None or a positive number", self)
         _require("plateau_factor", _is_number(self.plateau_factor) and 0 < self.plateau_factor < 1, "a number in (0, 1)", self)
         _require("optimizer", self.optimizer in OPTIMIZERS, f"one of {OPTIMIZERS}", self)
-        _require("loss", self.loss in LOSSES, f"one of {LOSSES}", self)
         _require("scheduler", self.scheduler in SCHEDULERS, f"one of {SCHEDULERS}", self)
         _require("device", self.device in DEVICES, f"one of {DEVICES}", self)
         _require("compile", isinstance(self.compile, bool), "True or False", self)
         _require("reuse_cpu_memory", isinstance(self.reuse_cpu_memory, bool), "True or False", self)
 
+    @property
+    def loss(self) -> str:
+        """The loss type (``objective.loss``), which validation and early stopping use too."""
+        return self.objective.loss
+
     def to_dict(self) -> dict[str, Any]:
         """Plain types only (it is stored inside checkpoints and results rows)."""
-        return asdict(self)
+        settings = asdict(self)
+        settings["objective"] = {**settings["objective"], "backbone_weights": dict(self.objective.backbone_weights)}
+        return settings
+
+    @staticmethod
+    def override_keys() -> list[str]:
+        """What overrides may set: every field, with the objective's settings flat."""
+        return [*(n for n in known_settings(TrainConfig) if n != "objective"), *OBJECTIVE_KEYS]
 
     @classmethod
-    def from_dict(cls, settings: dict[str, Any]) -> "TrainConfig":
-        """Build from a dict, rejecting unknown keys with the list of known ones."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(settings) - known
-        if unknown:
-            raise TypeError(f"TrainConfig: unknown settings {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**settings)
+    def from_dict(cls, settings: Mapping[str, Any]) -> "TrainConfig":
+        """Build from overrides or a stored ``to_dict()``: the objective's settings may come flat
+        (``{"loss": "mse"}``) or nested (``{"objective": {...}}``); unknown keys are named."""
+        settings = dict(settings)
+        check_known("TrainConfig", settings, [*cls.override_keys(), "objective"])
+        objective = dict(settings.pop("objective", None) or {})
+        objective.update({key: settings.pop(key) for key in OBJECTIVE_KEYS if key in settings})
+        return cls(**settings, objective=settings_from(ObjectiveConfig, "TrainConfig.objective", objective))
 
     @classmethod
     def for_backbone(cls, backbone: str, kind: str, **overrides: Any) -> "TrainConfig":

@@ -27,7 +27,7 @@ from msmix.data.batch import Batch
 from msmix.data.dataset import Dataset, Split
 from msmix.metrics import regression_metrics
 from msmix.mixing.base import Mixer
-from msmix.mixing.objective import ObjectiveConfig, pointwise_loss
+from msmix.mixing.objective import pointwise_loss
 from msmix.models.base import Backbone, FuseOutput
 from msmix.train.allocator import reuse_freed_memory
 from msmix.train.callbacks import Callback, CallbackList
@@ -101,7 +101,6 @@ class Trainer:
         self.progress = progress
         self.meta = describe_run(model, mixer, data, config, meta or {})
         self._callbacks = CallbackList(callbacks)
-        self._objective = ObjectiveConfig(loss=config.loss, mix_weight=config.mix_weight, sal_weight=config.sal_weight)
         groups = parameter_groups(model, mixer, config.lr)
         self._params = [p for g in groups for p in g["params"]]
         self.optimizer = build_optimizer(groups, config)
@@ -228,7 +227,7 @@ class Trainer:
                 if i == group_start:
                     self.optimizer.zero_grad(set_to_none=True)
                 parts = training_loss(
-                    self.model, self.mixer, batch, self._objective, self.mix_generator, self._encode, self._fuse
+                    self.model, self.mixer, batch, cfg.objective, self.mix_generator, self._encode, self._fuse
                 )
                 (parts.total / group_size).backward()
                 if i + 1 == group_start + group_size:
@@ -378,10 +377,11 @@ class Trainer:
             if stored[key] != self.meta[key]:
                 raise ValueError(f"{path} was trained with {key} {stored[key]!r}, not {self.meta[key]!r}")
         now = self.config.to_dict()
+        before = TrainConfig.from_dict(stored["train_config"]).to_dict()  # older checkpoints store the objective flat
         free = RESUMABLE_CHANGES - ({"max_epochs"} if self.config.scheduler == "cosine" else set())  # it shapes the decay
-        changed = sorted(k for k, v in stored["train_config"].items() if now.get(k) != v and k not in free)
+        changed = sorted(k for k, v in before.items() if now.get(k) != v and k not in free)
         if changed:
-            detail = ", ".join(f"{k}: {stored['train_config'][k]!r} -> {now.get(k)!r}" for k in changed)
+            detail = ", ".join(f"{k}: {before[k]!r} -> {now.get(k)!r}" for k in changed)
             raise ValueError(f"{path} was trained with other settings ({detail}); resume with the same ones")
 
     def _finish(self, interrupted: bool) -> FitResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import fields
 
 import pytest
 import torch
@@ -262,3 +263,16 @@ def test_bad_inputs_are_named():
         mixer(dict(latents, audio=torch.zeros(4, 6)), labels)
     with pytest.raises(ValueError, match="labels"):
         mixer(latents, labels.reshape(2, 2))
+
+
+def test_n_mix_sets_the_number_of_mixed_samples_as_in_every_mixer():
+    latents, y, masks = _batch(8, seed=3)
+    mixer = _mixer(n_mix=3)
+    result = mixer(latents, y, generator=torch.Generator().manual_seed(0), masks=masks)
+    assert mixer.config.n_mix == 3 and result.k == 3
+    assert MSMixConfig.from_settings(k=3) == MSMixConfig.from_settings(n_mix=3), "k, the old name, still loads"
+    with pytest.raises(TypeError, match="not both"):
+        MSMixConfig.from_settings(k=3, n_mix=3)
+    for name in available():
+        if name != "none":
+            assert "n_mix" in {f.name for f in fields(create(name, {"text": 4, "audio": 4, "vision": 4}).config)}, name

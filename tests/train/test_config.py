@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from msmix.mixing import ObjectiveConfig
 from msmix.train import TrainConfig
 from tiny_setup import TINY_RECIPE
 
@@ -26,8 +27,20 @@ from tiny_setup import TINY_RECIPE
 )
 def test_bad_settings_are_named(setting, value, expected):
     with pytest.raises(ValueError, match=expected) as error:
-        TrainConfig(**{setting: value})
+        TrainConfig.from_dict({setting: value})  # the objective's settings (loss) are written flat
     assert repr(value) in str(error.value)
+
+
+def test_the_objective_is_nested_and_overrides_name_its_settings_flat():
+    config = TrainConfig.from_dict({"loss": "mse", "mix_weight": 0.3, "lr": 0.01})
+    assert config.objective == ObjectiveConfig(loss="mse", mix_weight=0.3) and config.loss == "mse"
+    assert TrainConfig.from_dict(config.to_dict()) == config
+    stored_flat = {**TrainConfig().to_dict(), "loss": "mse"}  # as checkpoints before the nesting stored it
+    del stored_flat["objective"]
+    assert TrainConfig.from_dict(stored_flat).objective.loss == "mse"
+    for name in ("mix_weight", "sal_weight"):
+        with pytest.raises(ValueError, match=f"{name} must be a number >= 0"):
+            TrainConfig.from_dict({name: -1.0})
 
 
 def test_round_trip_through_plain_dict():
@@ -46,6 +59,6 @@ def test_for_backbone_starts_from_the_recipe_then_overrides():
     for key, value in TINY_RECIPE.items():
         if key != "lr":
             assert getattr(config, key) == value
-    assert config.mix_weight == TrainConfig().mix_weight
+    assert config.objective.mix_weight == TrainConfig().objective.mix_weight
     with pytest.raises(KeyError, match="unknown backbone"):
         TrainConfig.for_backbone("no-such-model", "mosi")
