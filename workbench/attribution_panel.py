@@ -16,6 +16,7 @@ import numpy as np
 
 from msmix.attribution import METHODS, Attribution, attribute_inputs, attribute_mixed
 from msmix.data.dataset import Dataset
+from msmix.inference import device_of
 from msmix.mixing.base import Mixer, MixResult
 from msmix.models.base import Backbone
 from workbench._panel import Panel, row
@@ -24,7 +25,6 @@ from workbench.figures import base_figure, set_title
 from workbench.live_figure import LiveFigure
 from workbench.sources import (
     LatentBatch,
-    device_of,
     encode_sample,
     load_data,
     mix_sample,

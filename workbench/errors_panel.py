@@ -17,12 +17,13 @@ import torch
 from msmix import MODALITIES
 from msmix.attribution import METHODS, Attribution, attribute_inputs, modality_shares
 from msmix.data.dataset import SPLITS, Dataset
+from msmix.inference import device_of
 from msmix.models.base import Backbone
 from workbench._panel import Panel, row, scrolling
 from workbench._style import MODALITY_COLOURS, shorten, table_html
 from workbench.figures import base_figure, set_title
 from workbench.live_figure import LiveFigure
-from workbench.sources import device_of, load_data, predict_split, resolve_model, to_device
+from workbench.sources import load_data, predict_split, resolve_model, to_device
 
 
 class ErrorsPanel(Panel):

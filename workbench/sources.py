@@ -20,6 +20,7 @@ import msmix.models
 from msmix.data.batch import Batch
 from msmix.data.dataset import Dataset, Split
 from msmix.data.spec import DataSpec
+from msmix.inference import device_of, eval_mode, predict
 from msmix.mixing.base import Mixer, MixResult
 from msmix.models.base import Backbone
 from workbench._style import shorten
@@ -152,14 +153,8 @@ def encode_sample(model: Backbone, data: Dataset, split: str = "train", size: in
     labels = part.labels.detach().cpu()[pick]
     pick = pick[torch.argsort(labels, stable=True)]
     batch = part.batch(pick.to(part.device))
-    device = device_of(model)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            encoded = model.encode(batch.to(device))
-    finally:
-        model.train(was_training)
+    with eval_mode(model), torch.no_grad():
+        encoded = model.encode(batch.to(device_of(model)))
     return LatentBatch(
         batch=batch,
         latents={m: z.detach().float().cpu() for m, z in encoded.latents.items()},
@@ -173,16 +168,8 @@ def encode_sample(model: Backbone, data: Dataset, split: str = "train", size: in
 
 
 def predict_split(model: Backbone, split: Split, batch_size: int = 256) -> Tensor:
-    """(N,) the model's predictions for a whole split (eval mode, no gradients), on the CPU."""
-    device = device_of(model)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            preds = [model(batch.to(device)).pred.reshape(-1).float().cpu() for batch in split.batches(batch_size)]
-    finally:
-        model.train(was_training)
-    return torch.cat(preds)
+    """(N,) the model's predictions for a whole split (``msmix.inference.predict``), on the CPU."""
+    return predict(model, split, batch_size).cpu()
 
 
 def intensities_of(mixer: Mixer, sample: LatentBatch) -> dict[str, Tensor]:
@@ -196,18 +183,13 @@ def intensities_of(mixer: Mixer, sample: LatentBatch) -> dict[str, Tensor]:
 def mix_sample(mixer: Mixer, sample: LatentBatch, seed: int = 0) -> MixResult:
     """The mixer's MixResult for the sample (eval mode, no gradients, seeded), on the CPU."""
     device = device_of(mixer)
-    was_training = mixer.training
-    mixer.eval()
-    try:
-        with torch.no_grad():
-            result = mixer(
-                {m: z.to(device) for m, z in sample.latents.items()},
-                sample.labels.to(device),
-                generator=torch.Generator(device=device).manual_seed(seed),
-                masks={m: None if k is None else k.to(device) for m, k in sample.masks.items()},
-            )
-    finally:
-        mixer.train(was_training)
+    with eval_mode(mixer), torch.no_grad():
+        result = mixer(
+            {m: z.to(device) for m, z in sample.latents.items()},
+            sample.labels.to(device),
+            generator=torch.Generator(device=device).manual_seed(seed),
+            masks={m: None if k is None else k.to(device) for m, k in sample.masks.items()},
+        )
     return to_device(result, "cpu")
 
 
@@ -221,7 +203,3 @@ def to_device(value: Any, device: torch.device | str) -> Any:
         return replace(value, **{f.name: to_device(getattr(value, f.name), device) for f in fields(value)})
     return value
 
-
-def device_of(model: torch.nn.Module) -> torch.device:
-    parameter = next(model.parameters(), None)
-    return parameter.device if parameter is not None else torch.device("cpu")

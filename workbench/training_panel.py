@@ -22,8 +22,8 @@ import pandas as pd
 import msmix.mixing
 import msmix.models
 from msmix.data.dataset import Dataset
-from msmix.experiment import METRIC_COLUMNS, parse_assignment
-from msmix.experiment.settings import split_key
+from msmix.experiment import METRIC_COLUMNS
+from msmix.experiment.settings import overrides_from
 from msmix.mixing.base import Mixer
 from msmix.models.base import Backbone
 from msmix.train import (
@@ -130,12 +130,7 @@ class TrainingPanel(Panel):
 
     def run_spec(self) -> RunSpec:
         """The RunSpec the controls describe (overrides parsed as ``msmix train --set`` does)."""
-        groups: dict[str, dict[str, Any]] = {"mixer_config": {}, "model_config": {}, "train": {}, "data_options": {}}
-        for line in self.settings.value.replace(",", "\n").splitlines():
-            if line.strip():
-                key, value = parse_assignment(line.strip())
-                field, name = split_key(key)
-                groups[field][name] = value
+        groups = overrides_from(self.settings.value.replace(",", "\n").splitlines())
         train = {"max_epochs": int(self.max_epochs.value), "patience": int(self.patience.value),
                  "device": self.device.value, **groups.pop("train")}
         data = self.data if isinstance(self.data, str) else (self.data.spec.name or self.data.spec.kind)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +53,14 @@ def evaluate(args: argparse.Namespace) -> int:
     """Run ``msmix evaluate``; returns the exit status."""
     import pandas as pd
 
-    trainer, loaded = _scoring_trainer(args.checkpoint, args.data, args.kind, args.device)
-    metrics, _ = trainer.evaluate("test")
-    print(f"{loaded.backbone} + {loaded.mixer_name} from {args.checkpoint} on {_data_label(trainer.data)}, "
-          f"test split (n={len(trainer.data.test)}):")
+    from msmix.inference import predict as predictions
+    from msmix.metrics import regression_metrics
+
+    loaded, data = _scoring_model(args.checkpoint, args.data, args.kind, args.device)
+    test = data.test
+    metrics = regression_metrics(predictions(loaded.model, test).cpu(), test.labels.cpu(), data.spec.metrics_kind)
+    print(f"{loaded.backbone} + {loaded.mixer_name} from {args.checkpoint} on {_data_label(data)}, "
+          f"test split (n={len(test)}):")
     print(pd.DataFrame([metrics]).to_string(index=False))
     return 0
 
@@ -66,17 +69,19 @@ def predict(args: argparse.Namespace) -> int:
     """Run ``msmix predict``; returns the exit status."""
     import pandas as pd
 
-    trainer, _ = _scoring_trainer(args.checkpoint, args.features, args.kind, args.device)
-    split = trainer.data[args.split]
+    from msmix.inference import predict as predictions
+
+    loaded, data = _scoring_model(args.checkpoint, args.features, args.kind, args.device)
+    split = data[args.split]
     scores = pd.DataFrame({
         "id": split.ids,
-        "prediction": trainer.predict(split).numpy(),
+        "prediction": predictions(loaded.model, split).cpu().numpy(),
         "label": split.labels.cpu().numpy(),
     })
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         scores.to_csv(args.out, index=False)
-        print(f"{len(scores)} scores of the {args.split} split of {_data_label(trainer.data)} written to {args.out}")
+        print(f"{len(scores)} scores of the {args.split} split of {_data_label(data)} written to {args.out}")
     else:
         scores.to_csv(sys.stdout, index=False)
     return 0
@@ -86,12 +91,13 @@ def _data_label(data: Any) -> str:
     return f"{data.source} (SYNTHETIC demo data)" if data.synthetic else str(data.source)
 
 
-def _scoring_trainer(checkpoint: str, source: str, kind: str | None, device: str) -> tuple[Any, Any]:
-    """A Trainer around a checkpoint's model, on ``source`` loaded as the run loaded its data."""
+def _scoring_model(checkpoint: str, source: str, kind: str | None, device: str) -> tuple[Any, Any]:
+    """A checkpoint's LoadedRun (its model on ``device``) and ``source`` loaded as the run loaded its data."""
     import json
 
-    from msmix.train import RunSpec, Trainer, load_checkpoint, load_data
+    from msmix.train import RunSpec, load_checkpoint, load_data
     from msmix.train.run import SPEC_FILE, data_options_for
+    from msmix.train.trainer import resolve_device
 
     path = Path(checkpoint)
     if not path.exists():
@@ -111,5 +117,8 @@ def _scoring_trainer(checkpoint: str, source: str, kind: str | None, device: str
         data = load_source(lambda: load_data(source, kind=kind, **options), source)
     if data.spec.dims != loaded.spec.dims:
         raise UsageError(f"{checkpoint} was trained on features of sizes {loaded.spec.dims}, but {source} has {data.spec.dims}")
-    trainer = Trainer(loaded.model, loaded.mixer, data, replace(loaded.train_config, device=device), progress=False)
-    return trainer, loaded
+    try:
+        loaded.model.to(resolve_device(device))
+    except RuntimeError as err:
+        raise UsageError(str(err)) from None
+    return loaded, data

@@ -72,17 +72,12 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _spec_from_args(args: argparse.Namespace) -> Any:
-    from msmix.experiment import SETTING_GROUPS, parse_assignment
-    from msmix.experiment.settings import split_key
+    from msmix.experiment.settings import overrides_from
     from msmix.train import RunSpec
 
-    groups: dict[str, dict[str, Any]] = {field: {} for field in SETTING_GROUPS.values()}
-    for text in args.settings:
-        key, value = parse_assignment(text)
-        field, name = split_key(key)
-        if (field, name) == ("train", "seed"):
-            raise UsageError("set the seed with --seed, not --set train.seed")
-        groups[field][name] = value
+    groups = overrides_from(args.settings)
+    if "seed" in groups["train"]:
+        raise UsageError("set the seed with --seed, not --set train.seed")
     for flag, name in (("epochs", "max_epochs"), ("patience", "patience"), ("device", "device")):
         if getattr(args, flag) is not None:
             groups["train"][name] = getattr(args, flag)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from typing import Any
 
 SETTING_GROUPS: dict[str, str] = {
@@ -63,6 +64,22 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         raise SettingError(f"--set expects key=value (e.g. mixer.threshold=0.3), got {text!r}")
     split_key(key)
     return key, parse_value(value)
+
+
+def overrides_from(assignments: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """``group.name=value`` texts as the four RunSpec override dicts (every group present, blanks skipped).
+
+    Example:
+        >>> overrides_from(["mixer.threshold=0.3", "train.lr=1e-3"])["mixer_config"]
+        {'threshold': 0.3}
+    """
+    groups: dict[str, dict[str, Any]] = {field: {} for field in SETTING_GROUPS.values()}
+    for text in assignments:
+        if text.strip():
+            key, value = parse_assignment(text.strip())
+            field, name = split_key(key)
+            groups[field][name] = value
+    return groups
 
 
 def spec_settings(spec: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from torch import Tensor
 import msmix
 from msmix.data.batch import Batch
 from msmix.data.dataset import Dataset, Split
+from msmix.inference import predict
 from msmix.metrics import regression_metrics
 from msmix.mixing.base import Mixer
 from msmix.mixing.objective import pointwise_loss
@@ -253,21 +254,7 @@ class Trainer:
 
     def _predict(self, source: Split | Batch) -> Tensor:
         """Predictions (N,) on the training device, in eval mode, without autograd."""
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            with torch.inference_mode():
-                if isinstance(source, Split):
-                    batches = source.batches(self.config.eval_batch_size)
-                else:
-                    batches = [source.to(self.device)]
-                preds = []
-                for batch in batches:
-                    enc = self._encode(batch)
-                    preds.append(self._fuse(enc.latents, enc.masks).pred.reshape(-1))
-            return torch.cat(preds).float()
-        finally:
-            self.model.train(was_training)
+        return predict(self.model, source, self.config.eval_batch_size, self._encode, self._fuse)
 
     def _metrics(self, pred: Tensor, labels: Tensor) -> dict[str, float]:
         return regression_metrics(pred.cpu(), labels.cpu(), self.data.spec.metrics_kind)
