@@ -9,7 +9,7 @@ Example:
 from msmix.train.callbacks import EVENTS, Callback
 from msmix.train.checkpoint import LoadedRun, load_checkpoint
 from msmix.train.config import TrainConfig
-from msmix.train.data_cache import clear_data_cache, load_data
+from msmix.data.cache import clear_data_cache, load_data
 from msmix.train.early_stopping import EarlyStopping
 from msmix.train.history import EpochRecord, FitResult, history_frame
 from msmix.train.no_epoch import NO_EPOCH_MESSAGE, finished_no_epoch

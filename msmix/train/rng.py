@@ -22,6 +22,11 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def derived_seed(seed: int, stream: int) -> int:
+    """An independent 63-bit seed for random stream ``stream`` of a run seeded with ``seed``."""
+    return int(np.random.SeedSequence([seed, stream]).generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
 def capture_rng_state(generators: dict[str, torch.Generator]) -> dict[str, Any]:
     """The global generators' states plus those of ``generators`` (name -> generator)."""
     version, mt_state, gauss = random.getstate()

@@ -26,7 +26,7 @@ from msmix.data.dataset import Dataset
 from msmix.train.callbacks import Callback
 from msmix.train.checkpoint import save_json
 from msmix.train.config import TrainConfig
-from msmix.train.data_cache import load_data
+from msmix.data.cache import load_data
 from msmix.train.history import FitResult
 from msmix.train.rng import seed_everything
 from msmix.train.run_folder import run_folder

@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import Tensor
@@ -32,19 +31,14 @@ from msmix.mixing.objective import pointwise_loss
 from msmix.models.base import Backbone, FuseOutput
 from msmix.train.allocator import reuse_freed_memory
 from msmix.train.callbacks import Callback, CallbackList
-from msmix.train.checkpoint import BEST, HISTORY, LAST, FORMAT, read_checkpoint, save_checkpoint, save_json
 from msmix.train.config import TrainConfig
 from msmix.train.early_stopping import EarlyStopping
 from msmix.train.history import EpochRecord, FitResult, history_frame
 from msmix.train.optim import build_optimizer, build_scheduler, clip_gradients, parameter_groups, step_scheduler
 from msmix.train.progress import StepProgress, batch_bar
-from msmix.train.rng import capture_rng_state, restore_rng_state, seed_everything
+from msmix.train.resume import RunCheckpoints, TrainingState, Weights
+from msmix.train.rng import derived_seed, seed_everything
 from msmix.train.step import training_loss
-
-# Settings that may change between an interrupted run and its resumption without changing what
-# the finished run computes (more epochs or patience only extend it; device and compile only
-# change speed or memory use).
-RESUMABLE_CHANGES = frozenset({"max_epochs", "patience", "device", "compile", "eval_batch_size", "reuse_cpu_memory"})
 
 _LOSS_PARTS = ("train_loss", "train_task", "train_mixup", "train_aux", "train_model_aux")
 
@@ -56,11 +50,6 @@ def resolve_device(device: str) -> torch.device:
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("TrainConfig.device is 'cuda', but this PyTorch sees no CUDA device")
     return torch.device(device)
-
-
-def derived_seed(seed: int, stream: int) -> int:
-    """An independent 63-bit seed for random stream ``stream`` of a run seeded with ``seed``."""
-    return int(np.random.SeedSequence([seed, stream]).generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
 class Trainer:
@@ -104,16 +93,16 @@ class Trainer:
         self._callbacks = CallbackList(callbacks)
         groups = parameter_groups(model, mixer, config.lr)
         self._params = [p for g in groups for p in g["params"]]
-        self.optimizer = build_optimizer(groups, config)
-        self._first_group_lr = float(self.optimizer.param_groups[0]["lr"])
-        self.scheduler = build_scheduler(self.optimizer, config)
-        self.early_stopping = EarlyStopping(config.patience, config.min_delta)
-        self.shuffle_generator = torch.Generator()
-        self.mix_generator = torch.Generator()
-        self.records: list[EpochRecord] = []
-        self.step = 0
-        self._train_seconds = 0.0
-        self._best_state: dict[str, dict[str, Tensor]] | None = None
+        optimizer = build_optimizer(groups, config)
+        self._first_group_lr = float(optimizer.param_groups[0]["lr"])
+        self.state = TrainingState(
+            optimizer=optimizer,
+            scheduler=build_scheduler(optimizer, config),
+            early_stopping=EarlyStopping(config.patience, config.min_delta),
+            generators={"shuffle": torch.Generator(), "mix": torch.Generator()},
+        )
+        self._checkpoints = RunCheckpoints(self.run_dir, self.meta) if self.run_dir is not None else None
+        self._best_state: Weights | None = None
         self._stop_flag = threading.Event()
         self._fitted = False
         self._encode: Callable[[Batch], Any] = model.encode
@@ -128,6 +117,27 @@ class Trainer:
     def history(self) -> pd.DataFrame:
         """The epoch table so far."""
         return history_frame(self.records)
+
+    @property
+    def records(self) -> list[EpochRecord]:
+        return self.state.records
+
+    @property
+    def step(self) -> int:
+        """Training batches done so far."""
+        return self.state.step
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer:
+        return self.state.optimizer
+
+    @property
+    def scheduler(self) -> Any:
+        return self.state.scheduler
+
+    @property
+    def early_stopping(self) -> EarlyStopping:
+        return self.state.early_stopping
 
     def add_callback(self, event: str, fn: Callable[..., None]) -> None:
         """Call ``fn`` on ``event``: ``on_batch_end``, ``on_epoch_end`` or ``on_fit_end``."""
@@ -153,10 +163,10 @@ class Trainer:
             raise ValueError("fit(resume=True) needs a run_dir to resume from")
         self._stop_flag.clear()
         session_start = time.perf_counter()
-        if not (resume and self._load_last()):
+        if not (resume and self._resume()):
             self._start_fresh()
         self._fitted = True
-        seconds_before = self._train_seconds
+        seconds_before = self.state.train_seconds
         interrupted = False
         epochs_bar = StepProgress(self.config.max_epochs, "epochs", "epoch", initial=len(self.records), enabled=self.progress)
         with epochs_bar:
@@ -165,13 +175,13 @@ class Trainer:
                 if record is None:
                     interrupted = True
                     break
-                self._train_seconds = seconds_before + time.perf_counter() - session_start
+                self.state.train_seconds = seconds_before + time.perf_counter() - session_start
                 self._save_epoch(record)
                 epochs_bar.step(f"train={record.train_loss:.4f}, valid={record.valid_loss:.4f}")
                 self._callbacks.fire("on_epoch_end", self, record)
         result = self._finish(interrupted)
-        self._train_seconds = seconds_before + time.perf_counter() - session_start
-        result.train_seconds = self._train_seconds
+        self.state.train_seconds = seconds_before + time.perf_counter() - session_start
+        result.train_seconds = self.state.train_seconds
         self._callbacks.fire("on_fit_end", self, result)
         return result
 
@@ -219,7 +229,7 @@ class Trainer:
         split, cfg = self.data.train, self.config
         n_batches = math.ceil(len(split) / cfg.batch_size)
         sums = torch.zeros(len(_LOSS_PARTS), device=self.device)
-        batches = split.batches(cfg.batch_size, shuffle=True, generator=self.shuffle_generator)
+        batches = split.batches(cfg.batch_size, shuffle=True, generator=self.state.generators["shuffle"])
         bar = batch_bar(batches, n_batches, f"epoch {epoch}", enabled=self.progress)
         with bar:
             for i, batch in enumerate(bar):
@@ -228,7 +238,7 @@ class Trainer:
                 if i == group_start:
                     self.optimizer.zero_grad(set_to_none=True)
                 parts = training_loss(
-                    self.model, self.mixer, batch, cfg.objective, self.mix_generator, self._encode, self._fuse
+                    self.model, self.mixer, batch, cfg.objective, self.state.generators["mix"], self._encode, self._fuse
                 )
                 (parts.total / group_size).backward()
                 if i + 1 == group_start + group_size:
@@ -237,8 +247,8 @@ class Trainer:
                 backbone_aux = sum(parts.backbone.values(), parts.task.new_zeros(()))
                 parts_now = torch.stack([parts.total, parts.task, parts.mixup, parts.aux, backbone_aux]).detach()
                 sums += parts_now * len(batch)
-                self.step += 1
-                self._callbacks.fire("on_batch_end", self, self.step, parts.total.detach())
+                self.state.step += 1
+                self._callbacks.fire("on_batch_end", self, self.state.step, parts.total.detach())
                 if self._stop_flag.is_set():
                     return None
         return sums / len(split)
@@ -264,112 +274,36 @@ class Trainer:
     def _start_fresh(self) -> None:
         seed = self.config.seed
         seed_everything(seed)
-        self.shuffle_generator.manual_seed(derived_seed(seed, 1))
-        self.mix_generator.manual_seed(derived_seed(seed, 2))
-        if self.run_dir is not None:
-            for name in (LAST, BEST, HISTORY):
-                (self.run_dir / name).unlink(missing_ok=True)
-
-    def _generators(self) -> dict[str, torch.Generator]:
-        return {"shuffle": self.shuffle_generator, "mix": self.mix_generator}
+        self.state.generators["shuffle"].manual_seed(derived_seed(seed, 1))
+        self.state.generators["mix"].manual_seed(derived_seed(seed, 2))
+        if self._checkpoints is not None:
+            self._checkpoints.clear()
 
     def _finished(self) -> bool:
         return len(self.records) >= self.config.max_epochs or self.early_stopping.should_stop
 
-    def _weights(self) -> dict[str, dict[str, Tensor]]:
+    def _weights(self) -> Weights:
         return {"model": self.model.state_dict(), "mixer": self.mixer.state_dict()}
 
     def _save_epoch(self, record: EpochRecord) -> None:
-        """Remember the best weights; write last.pt, then best.pt (if improved), then history."""
+        """Remember the best weights; write the run folder's checkpoints."""
         self.records.append(record)
         if record.best:
             self._best_state = {k: {n: t.detach().clone() for n, t in sd.items()} for k, sd in self._weights().items()}
-        if self.run_dir is None:
-            return
-        history = [r.to_dict() for r in self.records]
-        save_checkpoint(self.run_dir / LAST, {
-            "format": FORMAT,
-            "meta": self.meta,
-            "epoch": record.epoch,
-            **self._weights(),
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
-            "early_stopping": self.early_stopping.state_dict(),
-            "rng": capture_rng_state(self._generators()),
-            "history": history,
-            "step": self.step,
-            "train_seconds": self._train_seconds,
-        })
-        if record.best:
-            self._save_best()
-        save_json(self.run_dir / HISTORY, history)
+        if self._checkpoints is not None:
+            self._checkpoints.save_epoch(record.epoch, self._weights(), self.state, self._best_state if record.best else None)
 
-    def _save_best(self) -> None:
-        assert self.run_dir is not None and self._best_state is not None
-        best_epoch = self.early_stopping.best_epoch
-        save_checkpoint(self.run_dir / BEST, {
-            "format": FORMAT,
-            "meta": self.meta,
-            "epoch": best_epoch,
-            **self._best_state,
-            "history": [r.to_dict() for r in self.records[:best_epoch]],
-        })
-
-    def _load_last(self) -> bool:
-        """Restore everything from ``run_dir/last.pt``; False when there is none."""
-        assert self.run_dir is not None
-        path = self.run_dir / LAST
-        if not path.is_file():
+    def _resume(self) -> bool:
+        """Restore weights and state from ``run_dir/last.pt``; False when there is none."""
+        assert self._checkpoints is not None
+        last = self._checkpoints.load_last(self.config)
+        if last is None:
             return False
-        state = read_checkpoint(path)
-        self._check_compatible(state["meta"], path)
-        self.model.load_state_dict(state["model"])
-        self.mixer.load_state_dict(state["mixer"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if self.scheduler is not None:
-            self.scheduler.load_state_dict(state["scheduler"])
-        self.early_stopping.load_state_dict(state["early_stopping"])
-        self.early_stopping.patience = self.config.patience
-        self.records = [EpochRecord.from_dict(r) for r in state["history"]]
-        self.step = int(state["step"])
-        self._train_seconds = float(state["train_seconds"])
-        restore_rng_state(state["rng"], self._generators())
-        self._best_state = self._find_best_state(state)
+        self.model.load_state_dict(last["model"])
+        self.mixer.load_state_dict(last["mixer"])
+        self.state.load_state_dict(last)
+        self._best_state = self._checkpoints.best_weights(last, self.early_stopping.best_epoch, self.records)
         return True
-
-    def _find_best_state(self, last: dict[str, Any]) -> dict[str, dict[str, Tensor]] | None:
-        """The best epoch's weights: from best.pt, or from last.pt when that epoch was the best.
-
-        last.pt is written before best.pt, so an interruption between the two leaves a best.pt one
-        improvement behind; the weights it misses are then last.pt's own.
-        """
-        best_epoch = self.early_stopping.best_epoch
-        if best_epoch == 0:
-            return None
-        if best_epoch == last["epoch"]:
-            self._best_state = {"model": last["model"], "mixer": last["mixer"]}
-            self._save_best()  # best.pt may lag one improvement behind: bring it up to date
-            return self._best_state
-        best = read_checkpoint(self.run_dir / BEST)
-        if best["epoch"] != best_epoch:
-            raise ValueError(
-                f"{self.run_dir / BEST} holds epoch {best['epoch']}, but {self.run_dir / LAST} says the best "
-                f"epoch is {best_epoch}; the run folder is inconsistent (start afresh with resume=False)"
-            )
-        return {"model": best["model"], "mixer": best["mixer"]}
-
-    def _check_compatible(self, stored: dict[str, Any], path: Path) -> None:
-        """Refuse to resume a checkpoint of another model, mixer or recipe."""
-        for key in ("backbone", "mixer"):
-            if stored[key] != self.meta[key]:
-                raise ValueError(f"{path} was trained with {key} {stored[key]!r}, not {self.meta[key]!r}")
-        now = self.config.to_dict()
-        before = TrainConfig.from_dict(stored["train_config"]).to_dict()  # older checkpoints store the objective flat
-        free = RESUMABLE_CHANGES - ({"max_epochs"} if self.config.scheduler == "cosine" else set())  # it shapes the decay
-        changed = sorted(k for k, v in before.items() if now.get(k) != v and k not in free)
-        if changed:
-            detail = ", ".join(f"{k}: {before[k]!r} -> {now.get(k)!r}" for k in changed)
-            raise ValueError(f"{path} was trained with other settings ({detail}); resume with the same ones")
 
     def _finish(self, interrupted: bool) -> FitResult:
         """Restore the best weights and score them on valid and test. With no finished epoch there
@@ -387,7 +321,7 @@ class Trainer:
             history=self.history,
             best_epoch=self.early_stopping.best_epoch,
             epochs=epochs,
-            train_seconds=self._train_seconds,
+            train_seconds=self.state.train_seconds,
             valid_metrics=valid_metrics,
             test_metrics=test_metrics,
             stopped_early=self.early_stopping.should_stop and epochs < self.config.max_epochs,

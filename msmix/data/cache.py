@@ -28,14 +28,14 @@ def _key(source: str, options: dict[str, Any]) -> str:
 
 def load_data(source: str, **options: Any) -> Dataset:
     """``msmix.data.load(source, **options)``, remembering the last ``MAX_CACHED`` results."""
-    import msmix.data
+    from msmix.data.load import load
 
     key = _key(source, options)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
-    dataset = msmix.data.load(source, **options)
+    dataset = load(source, **options)
     with _lock:
         _cache[key] = dataset
         while len(_cache) > MAX_CACHED:
