@@ -18,11 +18,13 @@ from torch import Tensor
 import msmix.mixing
 import msmix.models
 from msmix.data.batch import Batch
+from msmix.data.cache import load_data as load_cached
 from msmix.data.dataset import Dataset, Split
 from msmix.data.spec import DataSpec
 from msmix.inference import device_of, eval_mode, predict
 from msmix.mixing.base import Mixer, MixResult
 from msmix.models.base import Backbone
+from msmix.train.resolve import data_options
 from workbench._style import shorten
 
 
@@ -68,19 +70,13 @@ def load_data(data: Dataset | str, model: Any = None, **options: Any) -> Dataset
     if isinstance(data, Dataset):
         return data
     if isinstance(data, str):
-        from msmix.train import load_data as cached_load
-
-        if _needs_time_average(model):
-            options.setdefault("time_average", True)
-        return cached_load(data, **options)
+        backbone = model if isinstance(model, (str, Backbone)) else getattr(model, "model", None)
+        if isinstance(backbone, Backbone):
+            backbone = type(backbone)
+        if backbone is not None:
+            options = data_options(backbone, options)  # the rule runs use
+        return load_cached(data, **options)
     raise TypeError(f"data must be a msmix Dataset or a source for msmix.data.load, got {type(data).__name__}")
-
-
-def _needs_time_average(model: Any) -> bool:
-    if isinstance(model, str):
-        return msmix.models.backbone_class(model).needs_time_average
-    backbone = model if isinstance(model, Backbone) else getattr(model, "model", None)
-    return bool(getattr(backbone, "needs_time_average", False))
 
 
 def resolve_model(source: Any, spec: DataSpec, seed: int = 0) -> ModelSource:

@@ -1,8 +1,9 @@
 """Check RunSpecs before training: names, settings and data that would only fail once a run starts.
 
 A typo in a sweep's ``[mixer.msmix]`` table should stop the sweep before its first run, not after
-hours of other runs. ``check_specs`` loads each data set once and builds each distinct backbone,
-mixer and training configuration the way ``msmix.train.run`` does, then throws them away.
+hours of other runs. ``check_specs`` loads each data set once and resolves each distinct
+configuration into its typed settings (``msmix.train.resolve``), the way ``msmix.train.run`` does,
+without building a model.
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ import msmix.mixing
 import msmix.models
 from msmix.data.dataset import Dataset
 from msmix.data.errors import DataError
-from msmix.train import RunSpec, TrainConfig, load_data
+from msmix.train import RunSpec, load_data
+from msmix.train.resolve import SpecError, resolve
 from msmix.train.run import data_options_for
 
-
-class SpecError(ValueError):
-    """A RunSpec names something unknown or sets something its backbone, mixer or trainer refuses."""
+__all__ = ["SpecError", "check_names", "check_specs", "load_spec_data"]
 
 
 def check_names(backbones: Iterable[str], mixers: Iterable[str]) -> None:
@@ -61,24 +61,8 @@ def check_specs(specs: Iterable[RunSpec], data: Dataset | None = None) -> None:
             continue
         seen.add(key)
         dataset = data if data is not None else load_spec_data(spec)
-        _build(spec, dataset)
+        resolve(spec, dataset.spec)
 
 
 def _key(*parts: Any) -> str:
     return json.dumps(parts, sort_keys=True, default=str)
-
-
-def _build(spec: RunSpec, dataset: Dataset) -> None:
-    where = f"{spec.backbone} + {spec.mixer}"
-    try:
-        TrainConfig.for_backbone(spec.backbone, dataset.spec.kind, **spec.train, seed=spec.seed)
-    except (TypeError, ValueError) as err:
-        raise SpecError(f"{where}: bad train setting: {err}") from None
-    try:
-        model = msmix.models.create(spec.backbone, dataset.spec, **spec.model_config)
-    except (TypeError, ValueError) as err:
-        raise SpecError(f"{where}: bad model setting: {err}") from None
-    try:
-        msmix.mixing.create(spec.mixer, dims=model.latent_dims, label_range=dataset.spec.label_range, **spec.mixer_config)
-    except (TypeError, ValueError) as err:
-        raise SpecError(f"{where}: bad mixer setting: {err}") from None

@@ -8,15 +8,16 @@ A backbone is split in two so that any Mixer can work between the halves:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import torch
 from torch import Tensor, nn
 
 from msmix.data.batch import Batch
 from msmix.data.spec import DataSpec
+from msmix.registry import Registry
+from msmix.settings import settings_from
 
 
 @dataclass
@@ -38,13 +39,17 @@ class FuseOutput:
 class Backbone(nn.Module):
     """Base class of every backbone.
 
-    Subclasses set ``latent_dims`` (feature size per modality of what ``encode`` returns),
-    ``uses_sequences`` (whether ``encode`` reads time steps, for attributions) and implement
-    ``encode`` and ``fuse``. ``default_config(kind)`` returns the published per-data-set
-    hyper-parameters (model and training recipe) that ``create`` starts from.
+    Subclasses set ``config_class`` (the dataclass of their settings), ``latent_dims`` (feature
+    size per modality of what ``encode`` returns) and ``needs_time_average`` (whether they read
+    audio and vision averaged over time, as TFN and LMF do), implement ``encode`` and ``fuse``, and
+    take ``(spec, config=None, **overrides)``: a settings dataclass from ``make_config``, or
+    keyword overrides of the published ones (``settings`` turns either into ``self.config``).
+    ``default_config(kind)`` returns the published per-data-set hyper-parameters (model and
+    training recipe). Adding a backbone is one file with such a class and ``@register_backbone``.
     """
 
     name: ClassVar[str] = ""
+    config_class: ClassVar[type]
     latent_dims: dict[str, int]
     needs_time_average: ClassVar[bool] = False
 
@@ -60,40 +65,42 @@ class Backbone(nn.Module):
 
     @classmethod
     def default_config(cls, kind: str) -> dict[str, Any]:
+        """The published ``{"model": ..., "train": ...}`` settings for data set ``kind``."""
         return {}
 
+    @classmethod
+    def make_config(cls, kind: str, overrides: Mapping[str, Any] | None = None) -> Any:
+        """The settings dataclass: the published model settings for ``kind``, then ``overrides``
+        (unknown names are refused with the known ones)."""
+        defaults = cls.default_config(kind).get("model", {})
+        return settings_from(cls.config_class, cls.name or cls.__name__, overrides or {}, defaults=defaults)
 
-_REGISTRY: dict[str, type[Backbone]] = {}
+    @classmethod
+    def settings(cls, spec: DataSpec, config: Any, overrides: Mapping[str, Any]) -> Any:
+        """What a constructor keeps as ``self.config``: ``config`` as given, or ``make_config`` of the overrides."""
+        if config is None:
+            return cls.make_config(spec.kind, overrides)
+        if overrides:
+            raise TypeError(f"{cls.name or cls.__name__}: give a config or keyword settings, not both")
+        return config
 
 
-def register_backbone(name: str) -> Callable[[type[Backbone]], type[Backbone]]:
-    """Class decorator: make a Backbone buildable as ``msmix.models.create(name, spec)``."""
-
-    def add(cls: type[Backbone]) -> type[Backbone]:
-        if name in _REGISTRY:
-            raise ValueError(f"backbone {name!r} is registered twice")
-        cls.name = name
-        _REGISTRY[name] = cls
-        return cls
-
-    return add
+BACKBONES: Registry[type[Backbone]] = Registry("backbone")
+register_backbone = BACKBONES.register
+"""Class decorator: make a Backbone buildable as ``msmix.models.create(name, spec)``."""
 
 
 def available() -> list[str]:
-    return sorted(_REGISTRY)
+    """Names accepted by ``create``."""
+    return BACKBONES.available()
 
 
 def backbone_class(name: str) -> type[Backbone]:
-    if name not in _REGISTRY:
-        raise KeyError(f"unknown backbone {name!r}; available: {', '.join(available())}")
-    return _REGISTRY[name]
+    """The Backbone class registered as ``name`` (a KeyError lists the known names)."""
+    return BACKBONES.get(name)
 
 
-def create(name: str, spec: DataSpec, **config: Any) -> Backbone:
-    """Build a backbone for a data set; ``config`` overrides the published defaults."""
-    cls = backbone_class(name)
-    model_keys = cls.default_config(spec.kind).get("model", {})
-    unknown = set(config) - set(model_keys)
-    if unknown:
-        raise TypeError(f"{name}: unknown settings {sorted(unknown)}; known: {sorted(model_keys)}")
-    return cls(spec, **{**model_keys, **config})
+def create(name: str, spec: DataSpec, config: Any = None, **overrides: Any) -> Backbone:
+    """Build a backbone for a data set from its settings dataclass, or from overrides of the
+    published settings (``msmix.models.create("lmf", ds.spec, rank=4)``)."""
+    return backbone_class(name)(spec, config=config, **overrides)

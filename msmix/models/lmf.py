@@ -25,7 +25,7 @@ from msmix import MODALITIES
 from msmix.data.batch import Batch
 from msmix.data.spec import DataSpec
 from msmix.models.base import Backbone, Encoded, FuseOutput, register_backbone
-from msmix.models.recipes import check_bool, check_dropout, check_int, model_settings, recipe
+from msmix.models.recipes import check_bool, check_dropout, check_int, recipe
 from msmix.models.subnets import UnimodalEncoders, vector_latents
 
 
@@ -77,12 +77,13 @@ class LMF(Backbone):
     """Low-rank Multimodal Fusion split into ``encode`` (sub-networks) and ``fuse`` (low-rank fusion)."""
 
     needs_time_average: ClassVar[bool] = True
-    uses_sequences: ClassVar[bool] = True
 
-    def __init__(self, spec: DataSpec, **model_config: Any) -> None:
+    config_class = LMFConfig
+
+    def __init__(self, spec: DataSpec, config: LMFConfig | None = None, **overrides: Any) -> None:
         super().__init__()
         self.spec = spec
-        self.config = LMFConfig(**model_settings("lmf", spec.kind, model_config))
+        self.config = self.settings(spec, config, overrides)
         c = self.config
         self.encoders = UnimodalEncoders(
             spec.dims, c.text_hidden, c.text_out, c.audio_hidden, c.vision_hidden,

@@ -93,15 +93,6 @@ def recipe(backbone: str, kind: str) -> dict[str, dict[str, Any]]:
     return copy.deepcopy(recipes[kind])
 
 
-def model_settings(backbone: str, kind: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    """The published model settings for ``kind`` with ``overrides`` applied; unknown names raise."""
-    settings = recipe(backbone, kind)["model"]
-    unknown = set(overrides) - set(settings)
-    if unknown:
-        raise TypeError(f"{backbone}: unknown settings {sorted(unknown)}; known: {sorted(settings)}")
-    return {**settings, **overrides}
-
-
 def check_int(owner: str, name: str, value: Any, low: int = 1) -> None:
     """Raise unless ``value`` is an integer >= ``low``."""
     if not isinstance(value, int) or isinstance(value, bool) or value < low:

@@ -14,7 +14,10 @@ from msmix.train.early_stopping import EarlyStopping
 from msmix.train.history import EpochRecord, FitResult, history_frame
 from msmix.train.no_epoch import NO_EPOCH_MESSAGE, finished_no_epoch
 from msmix.train.rng import seed_everything
-from msmix.train.run import RunSpec, results_row, run, run_dir_of, run_seeds
+from msmix.train.assemble import assemble, build
+from msmix.train.resolve import ResolvedRun, SpecError, resolve
+from msmix.train.run import results_row, run, run_dir_of, run_seeds
+from msmix.train.run_spec import RunSpec
 from msmix.train.trainer import Trainer
 
 __all__ = [
@@ -25,14 +28,19 @@ __all__ = [
     "EpochRecord",
     "FitResult",
     "LoadedRun",
+    "ResolvedRun",
     "RunSpec",
+    "SpecError",
     "TrainConfig",
     "Trainer",
+    "assemble",
+    "build",
     "clear_data_cache",
     "finished_no_epoch",
     "history_frame",
     "load_checkpoint",
     "load_data",
+    "resolve",
     "results_row",
     "run",
     "run_dir_of",

@@ -133,12 +133,14 @@ class LoadedRun:
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> LoadedRun:
     """Rebuild a trained model and mixer from a run folder (its ``best.pt``) or a checkpoint file.
 
-    The backbone and mixer are created by name from the stored DataSpec and settings, then given
-    the stored weights. The history is the run's full table (``history.json`` beside the file)
-    where available, else the one inside the checkpoint.
+    The backbone and mixer are built as a run builds them (``msmix.train.assemble.build``) from
+    the stored DataSpec and settings, then given the stored weights. The history is the run's
+    full table (``history.json`` beside the file) where available, else the one inside the
+    checkpoint.
     """
-    import msmix.mixing
-    import msmix.models
+    from msmix.mixing.base import mixer_class
+    from msmix.models.base import backbone_class
+    from msmix.train.assemble import build
 
     path = Path(path)
     if path.is_dir():
@@ -150,10 +152,9 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Loa
     state = read_checkpoint(path)
     meta = state["meta"]
     spec = DataSpec.from_dict(meta["spec"])
-    model = msmix.models.create(meta["backbone"], spec, **meta["model_config"])
-    mixer = msmix.mixing.create(
-        meta["mixer"], dims=model.latent_dims, label_range=spec.label_range, **meta["mixer_config"]
-    )
+    backbone, mixing = backbone_class(meta["backbone"]), mixer_class(meta["mixer"])
+    model, mixer = build(backbone, backbone.make_config(spec.kind, meta["model_config"]),
+                         mixing, mixing.make_config(meta["mixer_config"]), spec)
     model.load_state_dict(state["model"])
     mixer.load_state_dict(state["mixer"])
     model.to(device).eval()

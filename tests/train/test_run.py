@@ -65,7 +65,7 @@ def test_run_returns_the_agreed_row_and_keeps_a_run_folder(tiny_data, tmp_path):
     train_config = TrainConfig.from_dict(json.loads(row["train_config"]))
     assert train_config == TrainConfig.for_backbone("_tiny", "mosi", max_epochs=2, seed=1111)
     assert json.loads(row["mixer_config"]) == {"threshold": 0.3}
-    assert json.loads(row["model_config"]) == {"hidden": 8, "dropout": 0.0}
+    assert json.loads(row["model_config"]) == {"hidden": 8, "dropout": 0.0, "sequence": "audio", "head_hidden": 0}
     folder = run_dir_of(spec, tmp_path)
     assert row["run_dir"] == str(folder)
     assert {p.name for p in folder.iterdir()} == {"last.pt", "best.pt", "history.json", "spec.json", "result.json"}

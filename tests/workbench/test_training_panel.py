@@ -13,7 +13,7 @@ import torch
 
 from msmix.experiment import SettingError
 from msmix.metrics import regression_metrics
-from msmix.train import NO_EPOCH_MESSAGE
+from msmix.train import NO_EPOCH_MESSAGE, SpecError
 from synced_state import synced_traces
 from workbench import sass_explorer, training_panel
 
@@ -96,7 +96,7 @@ def test_overrides_reach_the_run_spec(dataset) -> None:
 
 def test_a_failed_run_is_shown_and_reraised(dataset) -> None:
     panel = training_panel(dataset, backbone="lmf", max_epochs=1, settings="mixer.no_such_setting=1")
-    with pytest.raises(TypeError, match="no_such_setting"):
+    with pytest.raises(SpecError, match="bad mixer setting: .*no_such_setting"):
         panel.train_now()
     assert "Failed" in panel.status.value and not panel.train_button.disabled
 
