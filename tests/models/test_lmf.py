@@ -7,10 +7,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from backbone_batches import random_latents, toy_batch, toy_spec
 from backbone_references import expected_lmf_params, fused64_loop
 from msmix.models import create
 from msmix.models.lmf import LMF
+from msmix.testing import backbone_batch, backbone_spec
+from random_latents import random_latents
 
 TINY = {"text_hidden": 5, "audio_hidden": 2, "vision_hidden": 3, "text_out": 4, "rank": 3}
 TINY_DIMS = {"text": 7, "audio": 3, "vision": 4}
@@ -18,7 +19,7 @@ TINY_DIMS = {"text": 7, "audio": 3, "vision": 4}
 
 def tiny_lmf(**overrides) -> LMF:
     torch.manual_seed(0)
-    return create("lmf", toy_spec(dims=TINY_DIMS), **{**TINY, **overrides}).double()
+    return create("lmf", backbone_spec(dims=TINY_DIMS), **{**TINY, **overrides}).double()
 
 
 def tiny_latents(model: LMF, b: int = 4, seed: int = 1) -> dict[str, torch.Tensor]:
@@ -28,12 +29,12 @@ def tiny_latents(model: LMF, b: int = 4, seed: int = 1) -> dict[str, torch.Tenso
 
 
 def test_mosi_sizes_and_parameter_count_follow_mmsa() -> None:
-    model = create("lmf", toy_spec("mosi"))
+    model = create("lmf", backbone_spec("mosi"))
     c = LMF.default_config("mosi")["model"]
     assert model.latent_dims == {"text": 64, "audio": 16, "vision": 128}
     assert c["rank"] == 3 and c["text_out"] == c["text_hidden"] // 2
     n = sum(p.numel() for p in model.parameters())
-    assert n == expected_lmf_params(toy_spec().dims, c)
+    assert n == expected_lmf_params(backbone_spec().dims, c)
     assert 0.45e6 < n < 0.55e6
     frozen = [p for p in model.parameters() if not p.requires_grad]
     assert {id(p) for p in frozen} == {id(model.fusion_weights), id(model.fusion_bias)}
@@ -44,13 +45,13 @@ def test_other_recipes_parameter_count(kind: str) -> None:
     dims = {"mosei": {"text": 768, "audio": 74, "vision": 35}, "sims": {"text": 768, "audio": 33, "vision": 709}}[kind]
     c = LMF.default_config(kind)["model"]
     assert c["text_out"] == c["text_hidden"] // 2
-    model = create("lmf", toy_spec(kind, dims=dims))
+    model = create("lmf", backbone_spec(kind, dims=dims))
     assert sum(p.numel() for p in model.parameters()) == expected_lmf_params(dims, c)
 
 
 def test_shapes() -> None:
-    model = create("lmf", toy_spec("mosi")).eval()
-    enc = model.encode(toy_batch(6))
+    model = create("lmf", backbone_spec("mosi")).eval()
+    enc = model.encode(backbone_batch(6))
     shapes = {m: tuple(z.shape) for m, z in enc.latents.items()}
     assert shapes == {"text": (6, 64), "audio": (6, 16), "vision": (6, 128)}
     out = model.fuse(enc.latents, enc.masks)
@@ -120,7 +121,7 @@ def test_parameter_groups_give_the_factors_their_own_rate(learn: bool) -> None:
 
 def test_fusion_init_follows_mmsa() -> None:
     torch.manual_seed(0)
-    model = create("lmf", toy_spec("mosi"), rank=64)
+    model = create("lmf", backbone_spec("mosi"), rank=64)
     assert torch.equal(model.fusion_bias, torch.zeros(1))
     vision = model.factors["vision"].detach()
     xavier_std = (2.0 / (vision.shape[0] + vision.shape[1])) ** 0.5
@@ -134,7 +135,7 @@ def test_fuse_is_traceable_in_one_graph() -> None:
 
 
 def test_bad_settings_are_refused() -> None:
-    spec = toy_spec()
+    spec = backbone_spec()
     with pytest.raises(TypeError, match="unknown settings \\['post_fusion_dim'\\]"):
         create("lmf", spec, post_fusion_dim=4)
     with pytest.raises(ValueError, match="rank must be an integer >= 1, got 0"):

@@ -8,10 +8,11 @@ import math
 import pytest
 import torch
 
-from backbone_batches import random_latents, toy_batch, toy_spec
 from backbone_references import expected_tfn_params, fused64_loop
 from msmix.models import create
 from msmix.models.tfn import TFN, WideLinear, tensor_fusion, with_leading_one
+from msmix.testing import backbone_batch, backbone_spec
+from random_latents import random_latents
 
 TINY = {"text_hidden": 5, "audio_hidden": 2, "vision_hidden": 3, "text_out": 4, "post_fusion_dim": 6}
 TINY_DIMS = {"text": 7, "audio": 3, "vision": 4}
@@ -19,7 +20,7 @@ TINY_DIMS = {"text": 7, "audio": 3, "vision": 4}
 
 def tiny_tfn(**overrides) -> TFN:
     torch.manual_seed(0)
-    return create("tfn", toy_spec(dims=TINY_DIMS), **{**TINY, **overrides}).double()
+    return create("tfn", backbone_spec(dims=TINY_DIMS), **{**TINY, **overrides}).double()
 
 
 def head64(model: TFN, fused: torch.Tensor) -> torch.Tensor:
@@ -32,12 +33,12 @@ def head64(model: TFN, fused: torch.Tensor) -> torch.Tensor:
 
 
 def test_mosi_sizes_and_parameter_count_follow_mmsa() -> None:
-    model = create("tfn", toy_spec("mosi"))
+    model = create("tfn", backbone_spec("mosi"))
     c = TFN.default_config("mosi")["model"]
     assert model.latent_dims == {"text": 32, "audio": 32, "vision": 128}
     assert model.post_fusion[0].in_features == 140_481
     n = sum(p.numel() for p in model.parameters())
-    assert n == expected_tfn_params(toy_spec().dims, c)
+    assert n == expected_tfn_params(backbone_spec().dims, c)
     assert 9.4e6 < n < 9.6e6
     assert all(p.requires_grad for p in model.parameters())
 
@@ -46,13 +47,13 @@ def test_mosi_sizes_and_parameter_count_follow_mmsa() -> None:
 def test_other_recipes_parameter_count(kind: str) -> None:
     dims = {"mosei": {"text": 768, "audio": 74, "vision": 35}, "sims": {"text": 768, "audio": 33, "vision": 709}}[kind]
     c = TFN.default_config(kind)["model"]
-    model = create("tfn", toy_spec(kind, dims=dims))
+    model = create("tfn", backbone_spec(kind, dims=dims))
     assert sum(p.numel() for p in model.parameters()) == expected_tfn_params(dims, c)
 
 
 def test_shapes() -> None:
-    model = create("tfn", toy_spec("mosi")).eval()
-    enc = model.encode(toy_batch(6))
+    model = create("tfn", backbone_spec("mosi")).eval()
+    enc = model.encode(backbone_batch(6))
     shapes = {m: tuple(z.shape) for m, z in enc.latents.items()}
     assert shapes == {"text": (6, 32), "audio": (6, 32), "vision": (6, 128)}
     assert enc.masks == {"text": None, "audio": None, "vision": None}
@@ -123,7 +124,7 @@ def test_no_dropout_setting_or_eval_mode_keeps_the_fused_tensor() -> None:
     ("kind", "label_range", "bound"), [("mosi", 3.0, 3.0), ("custom", 1.0, 1.0), ("sims", 1.0, 3.0)]
 )
 def test_output_lies_in_the_bound(kind: str, label_range: float, bound: float) -> None:
-    model = create("tfn", toy_spec(kind, label_range=label_range), **TINY)
+    model = create("tfn", backbone_spec(kind, label_range=label_range), **TINY)
     with torch.no_grad():
         model.post_fusion[4].bias.fill_(50.0)
         high = model.eval().fuse(random_latents(4, model.latent_dims, scale=10.0)).pred
@@ -138,12 +139,12 @@ def test_output_lies_in_the_bound(kind: str, label_range: float, bound: float) -
 
 
 def test_output_bound_setting_overrides_the_label_range() -> None:
-    assert create("tfn", toy_spec(label_range=3.0), **TINY, output_bound=2.0).output_bound == 2.0
+    assert create("tfn", backbone_spec(label_range=3.0), **TINY, output_bound=2.0).output_bound == 2.0
 
 
 def test_text_lengths_setting_ignores_padded_tokens() -> None:
-    batch = toy_batch(5, with_text_lengths=True, spec=toy_spec(dims=TINY_DIMS))
-    noisy = toy_batch(5, with_text_lengths=True, spec=toy_spec(dims=TINY_DIMS), pad_value=7.0)
+    batch = backbone_batch(5, with_text_lengths=True, spec=backbone_spec(dims=TINY_DIMS))
+    noisy = backbone_batch(5, with_text_lengths=True, spec=backbone_spec(dims=TINY_DIMS), pad_value=7.0)
     faithful = tiny_tfn().float().eval()
     by_length = tiny_tfn(use_text_lengths=True).float().eval()
     assert torch.equal(by_length.encode(batch).latents["text"], by_length.encode(noisy).latents["text"])
@@ -162,14 +163,14 @@ def test_fuse_is_traceable_in_one_graph() -> None:
 def test_encode_compiles_and_matches_eager(use_text_lengths: bool) -> None:
     """Dynamo stops at the ``nn.LSTM`` module (its policy for RNN modules), so not one graph."""
     model = tiny_tfn(use_text_lengths=use_text_lengths).float().eval()
-    batch = toy_batch(4, spec=toy_spec(dims=TINY_DIMS), with_text_lengths=True)
+    batch = backbone_batch(4, spec=backbone_spec(dims=TINY_DIMS), with_text_lengths=True)
     compiled = torch.compile(model.encode, backend="eager")
     for m, z in compiled(batch).latents.items():
         torch.testing.assert_close(z, model.encode(batch).latents[m])
 
 
 def test_bad_settings_are_refused() -> None:
-    spec = toy_spec()
+    spec = backbone_spec()
     with pytest.raises(TypeError, match="unknown settings \\['hidden'\\]"):
         create("tfn", spec, hidden=3)
     with pytest.raises(TypeError, match="unknown settings"):
@@ -181,4 +182,4 @@ def test_bad_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="output_bound must be None or a positive number"):
         create("tfn", spec, output_bound=-1)
     with pytest.raises(ValueError, match="batch.audio must be \\(batch, time, 5\\)"):
-        create("tfn", spec).encode(toy_batch(2, spec=toy_spec(dims={"text": 768, "audio": 6, "vision": 20})))
+        create("tfn", spec).encode(backbone_batch(2, spec=backbone_spec(dims={"text": 768, "audio": 6, "vision": 20})))

@@ -8,17 +8,18 @@ from collections.abc import Iterator
 import pytest
 
 from msmix.data import Dataset
-from msmix.models import Backbone
-from msmix.models import base as models_base
-from tiny_setup import TinyBackbone, make_dataset
+from msmix.models import BACKBONES, Backbone, register_backbone
+from msmix.testing import TinyBackbone, tiny_dataset
 
 
 @pytest.fixture(autouse=True)
 def tiny_backbone() -> Iterator[type[Backbone]]:
     """Register ``_tiny`` for each test here, and only while it runs (other tests list backbones)."""
-    models_base.register_backbone("_tiny")(TinyBackbone)
+    name = TinyBackbone.name
+    register_backbone("_tiny")(TinyBackbone)
     yield TinyBackbone
-    models_base._REGISTRY.pop("_tiny", None)
+    BACKBONES.unregister("_tiny")
+    TinyBackbone.name = name
 
 
 @pytest.fixture(autouse=True)
@@ -28,4 +29,4 @@ def _every_training_test_on_one_thread(one_thread: None) -> None:
 
 @pytest.fixture
 def tiny_data() -> Dataset:
-    return make_dataset()
+    return tiny_dataset()

@@ -8,8 +8,8 @@ import torch
 import msmix.mixing
 from msmix.data import Batch
 from msmix.mixing.objective import ObjectiveConfig
+from msmix.testing import TinyBackbone
 from msmix.train.step import concat_masks, mixed_batch, training_loss
-from tiny_setup import TinyBackbone
 
 
 def reference_total(pred_orig, labels, pred_mixed, label_weights, aux, config: ObjectiveConfig) -> float:
