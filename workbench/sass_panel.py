@@ -106,7 +106,7 @@ class SassExplorer(Panel):
         possible = int(sel.candidate_mask.numel() - b) // (2 if self.pair_mode.value == "unique" else 1)
         fallback = " &mdash; too few passed, so the 2k most similar pairs are the candidates" if sel.fallback_used else ""
         self.pair_count.value = (
-            f"<b>{sel.n_candidates}</b> of {possible} {self.pair_mode.value} pairs pass threshold "
+            f"<b>{int(sel.n_candidates)}</b> of {possible} {self.pair_mode.value} pairs pass threshold "
             f"{self.threshold.value:.2f}{fallback}; <b>{sel.k}</b> mixed samples drawn."
         )
         self.conflict.value = (

@@ -38,7 +38,8 @@ class MixResult:
         label_ratio: (k,) weight of parent a's label, for pairwise mixers.
         similarity: (B, B) SASS similarity (MS-Mix only).
         intensities: per modality, (B,) SIG intensities (MS-Mix only).
-        info: diagnostics for displays (e.g. ``polarity_conflict_rate``, ``n_candidates``).
+        info: diagnostics for displays as 0-dim tensors (e.g. ``polarity_conflict_rate``,
+            ``n_candidates``); a training step never reads them on the host.
     """
 
     weights: dict[str, Tensor]
@@ -52,7 +53,7 @@ class MixResult:
     label_ratio: Tensor | None = None
     similarity: Tensor | None = None
     intensities: dict[str, Tensor] | None = None
-    info: dict[str, float] = field(default_factory=dict)
+    info: dict[str, Tensor] = field(default_factory=dict)
 
     @property
     def k(self) -> int:

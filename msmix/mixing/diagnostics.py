@@ -19,32 +19,34 @@ def opposite_polarity(labels_a: Tensor, labels_b: Tensor) -> Tensor:
     return torch.sign(labels_a) * torch.sign(labels_b) < 0
 
 
-def polarity_conflict_rate(labels: Tensor, index_a: Tensor, index_b: Tensor) -> float:
-    """Share of the pairs ``(index_a[r], index_b[r])`` whose labels have opposite signs.
-
-    Returns NaN when there are no pairs (a share of nothing is undefined).
-    """
+def conflict_share(labels: Tensor, index_a: Tensor, index_b: Tensor) -> Tensor:
+    """0-dim tensor: the share of the pairs ``(index_a[r], index_b[r])`` whose labels have opposite
+    signs; NaN when there are no pairs (a share of nothing is undefined). Never read on the host."""
     labels = labels.reshape(-1)
     if index_a.shape != index_b.shape or index_a.dim() != 1:
         raise ValueError(
             f"index_a and index_b must be 1-D of equal length, got {tuple(index_a.shape)} and {tuple(index_b.shape)}"
         )
-    if index_a.numel() == 0:
-        return float("nan")
-    conflicts = opposite_polarity(labels[index_a], labels[index_b])
-    return float(conflicts.float().mean())
+    return opposite_polarity(labels[index_a], labels[index_b]).float().mean()
 
 
-def random_pairing_conflict_rate(labels: Tensor) -> float:
-    """Expected conflict rate of a pair of distinct samples drawn uniformly from the batch.
+def random_conflict_share(labels: Tensor) -> Tensor:
+    """0-dim tensor: the expected conflict rate of a pair of distinct samples drawn uniformly.
 
     Exact: of the B(B-1) ordered pairs of distinct samples, 2 * n_pos * n_neg conflict (the same
     share holds for unordered pairs). NaN when B < 2.
     """
     labels = labels.reshape(-1)
     b = labels.numel()
-    if b < 2:
-        return float("nan")
-    n_pos = int((labels > 0).sum())
-    n_neg = int((labels < 0).sum())
-    return 2.0 * n_pos * n_neg / (b * (b - 1))
+    n_pos, n_neg = (labels > 0).sum(), (labels < 0).sum()
+    return (2.0 * n_pos * n_neg).double() / (b * (b - 1))  # 0 / 0 = NaN when B < 2
+
+
+def polarity_conflict_rate(labels: Tensor, index_a: Tensor, index_b: Tensor) -> float:
+    """``conflict_share`` as a float (for displays; NaN when there are no pairs)."""
+    return float(conflict_share(labels, index_a, index_b))
+
+
+def random_pairing_conflict_rate(labels: Tensor) -> float:
+    """``random_conflict_share`` as a float (for displays; NaN when B < 2)."""
+    return float(random_conflict_share(labels))

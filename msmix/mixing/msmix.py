@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from msmix.mixing import sampling
 from msmix.mixing.base import Latents, Masks, Mixer, MixResult, register_mixer
-from msmix.mixing.diagnostics import polarity_conflict_rate, random_pairing_conflict_rate
+from msmix.mixing.diagnostics import conflict_share, random_conflict_share
 from msmix.mixing.pairs import pair_result
 from msmix.mixing.sal import sal_batch_kl, sal_per_sample
 from msmix.mixing.sass import PAIR_MODES, PairSelection, normalize_offdiagonal, select_pairs, similarity_matrix
@@ -216,14 +216,15 @@ def sig_mix(
     )
 
 
-def _info(selection: PairSelection, y: Tensor) -> dict[str, float]:
+def _info(selection: PairSelection, y: Tensor) -> dict[str, Tensor]:
+    """Diagnostics as 0-dim tensors: reading them is left to whoever displays them."""
     info = {
-        "n_candidates": float(selection.n_candidates),
-        "fallback_used": float(selection.fallback_used),
-        "random_pairing_conflict_rate": random_pairing_conflict_rate(y),
+        "n_candidates": selection.n_candidates,
+        "fallback_used": selection.fallback_used,
+        "random_pairing_conflict_rate": random_conflict_share(y),
     }
     if selection.k:
-        info["polarity_conflict_rate"] = polarity_conflict_rate(y, selection.index_a, selection.index_b)
+        info["polarity_conflict_rate"] = conflict_share(y, selection.index_a, selection.index_b)
     return info
 
 

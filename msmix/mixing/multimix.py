@@ -49,11 +49,12 @@ class MultiMixConfig:
 
 def draw_concentrations(
     bounds: float | tuple[float, float], batch_size: int, generator: torch.Generator | None = None
-) -> list[float]:
-    """One Dirichlet concentration per sample, uniform in ``bounds`` (a number: all equal)."""
+) -> Tensor:
+    """(B,) one Dirichlet concentration per sample, uniform in ``bounds`` (a number: all equal), on
+    the generator's device (no host round trip)."""
     low, high = check_positive_range("alpha", bounds)
     u = torch.rand(batch_size, generator=generator, device=draw_device(generator), dtype=torch.float64)
-    return (low + (high - low) * u).tolist()
+    return low + (high - low) * u
 
 
 @register_mixer("multimix")

@@ -6,6 +6,10 @@ Three steps, each a pure function:
 2. ``normalize_offdiagonal``: min-max of the off-diagonal entries to [0, 1] (the authors' code).
 3. ``select_pairs``: the pairs above a threshold, the code's fallback when too few pass, and k
    pairs drawn from them, optionally restricted by the labels (an option beyond the paper).
+
+Every step has shapes fixed by B and k and decides with tensor operations (``torch.where``, top-k
+of random keys, multinomial draws), never with a Python ``if`` on a tensor: on a GPU, reading a
+count on the host would make every training step wait for the device.
 """
 
 from __future__ import annotations
@@ -67,13 +71,11 @@ def normalize_offdiagonal(similarity: Tensor, tol: float = 1e-6) -> Tensor:
     off = ~torch.eye(b, dtype=torch.bool, device=similarity.device)
     if b < 2:
         return torch.zeros_like(similarity)
-    values = similarity[off]
-    low, high = values.min(), values.max()
+    low = similarity.masked_fill(~off, float("inf")).amin()
+    high = similarity.masked_fill(~off, float("-inf")).amax()
     spread = high - low
-    if spread > tol:
-        scaled = (similarity - low) / spread
-    else:
-        scaled = torch.full_like(similarity, 0.5)
+    spread_out = spread > tol
+    scaled = torch.where(spread_out, (similarity - low) / torch.where(spread_out, spread, 1.0), 0.5)
     return scaled.masked_fill(~off, 0.0)
 
 
@@ -84,15 +86,17 @@ class PairSelection:
     Attributes:
         index_a, index_b: (k,) parents of each mixed sample (``index_a`` gets the ratio lam).
         candidate_mask: (B, B) the pairs the k draws were taken from (after any fallback).
-        n_candidates: how many pairs passed the threshold (and the label rule), before fallback.
-        fallback_used: True when fewer than k passed and the most similar pairs were used instead.
+        n_candidates: 0-dim tensor, how many pairs passed the threshold (and the label rule),
+            before fallback (``int(...)`` it outside a training step).
+        fallback_used: 0-dim boolean tensor, True when fewer than k passed and the most similar
+            pairs were used instead.
     """
 
     index_a: Tensor
     index_b: Tensor
     candidate_mask: Tensor
-    n_candidates: int
-    fallback_used: bool
+    n_candidates: Tensor
+    fallback_used: Tensor
 
     @property
     def k(self) -> int:
@@ -147,8 +151,10 @@ def select_pairs(
     If fewer than k pass, the candidates become the 2k most similar allowed pairs of the upper
     triangle (the code's fallback; ties keep row-major order; never the diagonal, which the code's
     fallback can reach when 2k exceeds the B(B-1)/2 unique pairs). Then k candidates are drawn
-    uniformly: without replacement when there are at least k, with replacement otherwise.
-    If the label rule allows no pair at all, nothing is mixed (k = 0): the rule is never broken.
+    uniformly: without replacement when there are at least k (the top k of uniform random keys),
+    with replacement otherwise. If the label rule allows no pair at all, each of the k mixed
+    samples is a sample paired with itself (an unmixed copy): the rule is never broken, and k
+    stays k, so nothing here has to read a count on the host.
 
     Random draws use ``generator`` (on its device) and come back on ``similarity``'s device.
     """
@@ -163,37 +169,38 @@ def select_pairs(
     upper = torch.ones(b, b, dtype=torch.bool, device=device).triu(diagonal=1)
     scope = allowed & upper if mode == "unique" else allowed
     passing = scope & (similarity > threshold)
-    n_passing = int(passing.sum())
+    n_passing = passing.sum()
     fallback = n_passing < k
-    candidates = _most_similar(similarity, allowed & upper, 2 * k) if fallback else passing
-    pairs = candidates.nonzero()
-    if k == 0 or pairs.shape[0] == 0:
+    candidates = torch.where(fallback, _most_similar(similarity, allowed & upper, 2 * k), passing)
+    if k == 0 or b == 0:
         empty = torch.zeros(0, dtype=torch.long, device=device)
         return PairSelection(empty, empty.clone(), candidates, n_passing, fallback)
 
-    draw_device = generator.device if generator is not None else torch.device("cpu")
-    n = pairs.shape[0]
-    if n >= k:
-        pick = torch.randperm(n, generator=generator, device=draw_device)[:k]
-    else:
-        pick = torch.randint(0, n, (k,), generator=generator, device=draw_device)
-    chosen = pairs[pick.to(device)]
-    index_a, index_b = chosen[:, 0], chosen[:, 1]
+    at = generator.device if generator is not None else torch.device("cpu")
+    flat = candidates.reshape(-1).to(at)
+    n = flat.sum()
+    keys = torch.rand(b * b, generator=generator, device=at).masked_fill(~flat, -1.0)
+    self_pairs = torch.eye(b, dtype=torch.bool, device=at).reshape(-1)
+    weights = torch.where(n > 0, flat, self_pairs).to(torch.float32)
+    repeated = torch.multinomial(weights, k, replacement=True, generator=generator)
+    if k <= b * b:  # shapes only: k distinct cells exist, so k different candidates may
+        distinct = keys.topk(k).indices  # k different candidates in random order, when there are k
+        repeated = torch.where(n >= k, distinct, repeated)
+    cells = repeated.to(device)
+    index_a, index_b = cells // b, cells % b
     if mode == "unique":
-        flip = torch.randint(0, 2, (k,), generator=generator, device=draw_device).bool().to(device)
+        flip = torch.randint(0, 2, (k,), generator=generator, device=at).bool().to(device)
         index_a, index_b = torch.where(flip, index_b, index_a), torch.where(flip, index_a, index_b)
     return PairSelection(index_a, index_b, candidates, n_passing, fallback)
 
 
 def _most_similar(similarity: Tensor, pool: Tensor, n: int) -> Tensor:
-    """Mask of the (at most) n entries of ``pool`` with the highest similarity."""
+    """Mask of the (at most) n entries of ``pool`` with the highest similarity (ties: row-major)."""
     flat_pool = pool.reshape(-1)
     scores = similarity.reshape(-1).masked_fill(~flat_pool, float("-inf"))
     order = torch.sort(scores, descending=True, stable=True).indices
-    keep = order[: min(n, int(flat_pool.sum()))]
-    chosen = torch.zeros_like(flat_pool)
-    chosen[keep] = True
-    return chosen.reshape(pool.shape)
+    rank = torch.empty_like(order).scatter_(0, order, torch.arange(order.numel(), device=order.device))
+    return ((rank < n) & flat_pool).reshape(pool.shape)
 
 
 def _batch_size(latents: Mapping[str, Tensor]) -> int:

@@ -236,18 +236,21 @@ def test_label_aware_selection_and_diagnostics():
     assert 0.0 <= plain.info["random_pairing_conflict_rate"] <= 1.0
 
 
-def test_no_compatible_pair_keeps_the_alignment_loss():
+def test_no_compatible_pair_mixes_unmixed_copies_and_keeps_the_alignment_loss():
     latents, _, _ = _batch(2, seed=11)
     labels = torch.tensor([2.0, -1.0])
     result = _mixer(same_polarity=True)(latents, labels, generator=torch.Generator().manual_seed(0))
-    assert result.k == 0 and result.intensities is not None
+    assert result.k == 2 and torch.equal(result.index_a, result.index_b) and result.intensities is not None
+    torch.testing.assert_close(result.labels, labels[result.index_a])
+    for m, z in latents.items():
+        torch.testing.assert_close(result.mixed[m], z[result.index_a])
     assert result.aux_loss.requires_grad
-    assert "polarity_conflict_rate" not in result.info
+    assert float(result.info["polarity_conflict_rate"]) == 0.0
 
 
 def test_k_is_configurable_and_intensity_weighted_label_ratio_is_used():
     latents, labels, _ = _batch(6, seed=12)
-    result = _mixer(k=20, label_ratio="intensity_weighted")(latents, labels, generator=torch.Generator().manual_seed(0))
+    result = _mixer(n_mix=20, label_ratio="intensity_weighted")(latents, labels, generator=torch.Generator().manual_seed(0))
     assert result.k == 20 and result.weights["label"].shape == (20, 6)
     assert ((result.label_ratio >= 0) & (result.label_ratio <= 1)).all()
     mean = sum(result.ratios.values()) / 3

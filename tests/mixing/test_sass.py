@@ -198,10 +198,13 @@ def test_label_rules_hold_for_every_selected_pair(mode):
     assert strict.fallback_used and polarity_conflict_rate(y, strict.index_a, strict.index_b) == 0.0
 
 
-def test_no_compatible_pair_means_no_mixing():
+def test_no_compatible_pair_means_each_sample_is_paired_with_itself():
+    """The label rule is never broken, and k stays k (no count is read on the host to shrink it)."""
     s = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
-    sel = select_pairs(s, 2, 0.2, "unique", labels=torch.tensor([1.0, -1.0]), same_polarity=True)
-    assert sel.k == 0 and sel.fallback_used
+    sel = select_pairs(s, 3, 0.2, "unique", torch.Generator().manual_seed(0), labels=torch.tensor([1.0, -1.0]),
+                       same_polarity=True)
+    assert sel.k == 3 and sel.fallback_used and int(sel.n_candidates) == 0
+    assert torch.equal(sel.index_a, sel.index_b), "an unmixed copy: a sample with itself"
     with pytest.raises(ValueError, match="labels"):
         select_pairs(s, 2, 0.2, same_polarity=True)
 
