@@ -87,8 +87,9 @@ class Split:
     ) -> Iterator[Batch]:
         """Iterate over the split in batches; the permutation honours ``generator``."""
         n = len(self)
-        if shuffle:
-            order = torch.randperm(n, generator=generator).to(self.device)
+        if shuffle:  # drawn where the generator lives: a copy from the host would make the device wait
+            at = generator.device if generator is not None else None
+            order = torch.randperm(n, generator=generator, device=at).to(self.device)
         else:
             order = torch.arange(n, device=self.device)
         stop = n - n % batch_size if drop_last else n

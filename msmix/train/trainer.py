@@ -99,8 +99,8 @@ class Trainer:
             optimizer=optimizer,
             scheduler=build_scheduler(optimizer, config),
             early_stopping=EarlyStopping(config.patience, config.min_delta),
-            # shuffling permutes on the CPU; mixing draws where the latents are, so no step waits for the device
-            generators={"shuffle": torch.Generator(), "mix": torch.Generator(device=self.device)},
+            # both draw on the training device, so no step copies random numbers from the host
+            generators={"shuffle": torch.Generator(device=self.device), "mix": torch.Generator(device=self.device)},
         )
         self._checkpoints = RunCheckpoints(self.run_dir, self.meta) if self.run_dir is not None else None
         self._best_state: Weights | None = None
