@@ -58,15 +58,15 @@ def test_answers_without_loading_torch(argv: list[str], status: int) -> None:
 
 def test_list_prints_the_catalogue() -> None:
     _, _, output = _heavy_modules_loaded(["list"])
-    for name, summary in catalog.BACKBONES.items():
+    for name, summary in catalog.backbones().items():
         assert f"  {name:<10} {summary}" in output
-    assert "  " + ", ".join(catalog.MIXERS) in output
+    assert "  " + ", ".join(catalog.mixers()) in output
 
 
 def test_the_catalogue_equals_the_registries() -> None:
-    assert list(catalog.BACKBONES) == msmix.models.available()
-    for name, summary in catalog.BACKBONES.items():
+    assert list(catalog.backbones()) == msmix.models.available()
+    for name, summary in catalog.backbones().items():
         doc = (msmix.models.backbone_class(name).__doc__ or "").strip().splitlines()
         assert summary == doc[0].replace("``", ""), name
-    assert list(catalog.MIXERS) == msmix.mixing.available()
-    assert catalog.KINDS == msmix.data.spec.KINDS
+    assert list(catalog.mixers()) == msmix.mixing.available()
+    assert catalog.kinds() == msmix.data.spec.KINDS

@@ -1,22 +1,54 @@
-"""The names the command line offers: backbones, mixers and data set kinds, without importing them.
+"""The names the command line offers (backbones, mixers, data set kinds), read without importing them.
 
-The registries themselves (``msmix.models``, ``msmix.mixing``, ``msmix.data.spec``) sit in packages
-whose import loads torch, seconds under load; these copies let ``msmix list``, ``--help`` and
-argument errors answer at once. ``tests/test_cli_startup.py`` checks that they equal the
-registries, so adding a backbone or mixer there without adding it here fails the tests. Names
-registered from Python at run time cannot reach the CLI, whose process never imports them.
+The registries (``msmix.models``, ``msmix.mixing``, ``msmix.data.spec``) sit in packages whose
+import loads torch, seconds under load. Here their source files are parsed instead: every class
+decorated ``@register_backbone("name")`` or ``@register_mixer("name")`` with the first line of its
+docstring, and the ``KINDS`` tuple. So ``msmix list``, ``--help`` and argument errors answer at
+once, and adding a backbone or mixer needs no second list (``tests/test_cli_startup.py`` checks that
+this reading equals the registries).
 """
 
 from __future__ import annotations
 
-BACKBONES: dict[str, str] = {
-    "lmf": "Low-rank Multimodal Fusion split into encode (sub-networks) and fuse (low-rank fusion).",
-    "tfn": "Tensor Fusion Network split into encode (sub-networks) and fuse (tensor fusion + MLP).",
-}
-"""``msmix.models.available()``, each with its class docstring's first line."""
+import ast
+from functools import lru_cache
+from pathlib import Path
 
-MIXERS: tuple[str, ...] = ("manifold", "mixup", "msmix", "multimix", "none", "powmix")
-"""``msmix.mixing.available()``."""
+PACKAGE = Path(__file__).resolve().parents[1]
 
-KINDS: tuple[str, ...] = ("mosi", "mosei", "sims", "custom")
-"""``msmix.data.spec.KINDS``: the values of ``--kind``."""
+
+def _registered(folder: str, decorator: str) -> dict[str, str]:
+    """name -> the first docstring line of each class in ``folder`` decorated ``@decorator("name")``."""
+    found: dict[str, str] = {}
+    for path in sorted((PACKAGE / folder).glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            for call in node.decorator_list:
+                if (isinstance(call, ast.Call) and getattr(call.func, "id", None) == decorator and call.args
+                        and isinstance(call.args[0], ast.Constant)):
+                    doc = (ast.get_docstring(node) or "").strip()
+                    found[str(call.args[0].value)] = doc.splitlines()[0].replace("``", "") if doc else ""
+    return dict(sorted(found.items()))
+
+
+@lru_cache(maxsize=1)
+def backbones() -> dict[str, str]:
+    """Registered backbone names with their one-line descriptions."""
+    return _registered("models", "register_backbone")
+
+
+@lru_cache(maxsize=1)
+def mixers() -> tuple[str, ...]:
+    """Registered mixer names."""
+    return tuple(_registered("mixing", "register_mixer"))
+
+
+@lru_cache(maxsize=1)
+def kinds() -> tuple[str, ...]:
+    """``msmix.data.spec.KINDS``: the values of ``--kind``."""
+    tree = ast.parse((PACKAGE / "data" / "spec.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "KINDS" for t in node.targets):
+            return tuple(ast.literal_eval(node.value))
+    raise LookupError("msmix/data/spec.py defines no KINDS")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from msmix.cli.catalog import KINDS
+from msmix.cli import catalog
 
 
 class UsageError(Exception):
@@ -30,4 +30,4 @@ def load_source(loader: Any, source: str) -> Any:
 
 def add_kind_option(p: argparse.ArgumentParser) -> None:
     """``--kind``, for data files whose kind their feature sizes do not give away."""
-    p.add_argument("--kind", choices=list(KINDS), help="the data set kind when it cannot be inferred")
+    p.add_argument("--kind", choices=list(catalog.kinds()), help="the data set kind when it cannot be inferred")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from msmix.cli.catalog import BACKBONES, MIXERS
+from msmix.cli import catalog
 
 
 def add(commands: Any) -> None:
@@ -14,10 +14,10 @@ def add(commands: Any) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    """Run ``msmix list`` from the CLI's catalogue of names, so it answers without loading torch."""
+    """Run ``msmix list`` from the registrations in the source files, so it answers without loading torch."""
     print("backbones:")
-    for name, summary in BACKBONES.items():
+    for name, summary in catalog.backbones().items():
         print(f"  {name:<10} {summary}")
     print("mixers:")
-    print("  " + ", ".join(MIXERS))
+    print("  " + ", ".join(catalog.mixers()))
     return 0

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from msmix.experiment.settings import SETTING_GROUPS
+from msmix.settings import check_known
 from msmix.train import RunSpec, TrainConfig
 
 class SweepConfigError(ValueError):
@@ -66,9 +67,7 @@ def load_sweep_config(path: str | Path) -> dict[str, Any]:
 def expand_grid(config: dict[str, Any]) -> list[RunSpec]:
     """Every run of a sweep: data x backbone x mixer x setting values x seed, in that order."""
     config = _nest_dotted_keys(config)
-    unknown = sorted(set(config) - set(_KNOWN_KEYS))
-    if unknown:
-        raise SweepConfigError(f"sweep config: unknown keys {unknown}; known: {list(_KNOWN_KEYS)}")
+    _known("sweep config", config, _KNOWN_KEYS)
     names = {key: _names(config, key) for key in ("data", "backbones", "mixers")}
     seeds = _seeds(config.get("seeds", [RunSpec().seed]))
     tables = {group: _table(config, group) for group in SETTING_GROUPS}
@@ -154,10 +153,15 @@ def _check_per_name_tables(tables: dict[str, dict[str, Any]], names: dict[str, l
 
 
 def _check_train_keys(train: dict[str, Any]) -> None:
-    known = set(TrainConfig.override_keys()) - {"seed"}
-    unknown = sorted(set(train) - known)
-    if unknown:
-        raise SweepConfigError(f"sweep config: unknown [train] settings {unknown} (seeds go in 'seeds'); known: {sorted(known)}")
+    _known("sweep config [train] (seeds go in 'seeds')", train, set(TrainConfig.override_keys()) - {"seed"})
+
+
+def _known(owner: str, given: dict[str, Any], known: Any) -> None:
+    """``msmix.settings.check_known`` as a SweepConfigError."""
+    try:
+        check_known(owner, given, known)
+    except TypeError as err:
+        raise SweepConfigError(str(err)) from None
 
 
 def _choices(table: dict[str, Any], name: str | None = None, names: list[str] = ()) -> dict[str, list[Any]]:

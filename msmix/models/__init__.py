@@ -1,7 +1,12 @@
-"""Backbones, each split into ``encode`` and ``fuse``: TFN and LMF so far (MulT, MISA, ALMT and GLoMo are planned)."""
+"""Backbones, each split into ``encode`` and ``fuse``: TFN and LMF so far (MulT, MISA, ALMT and GLoMo are planned).
 
-from msmix.models import lmf as _lmf  # noqa: F401  (registers "lmf")
-from msmix.models import tfn as _tfn  # noqa: F401  (registers "tfn")
+Every module of this package is imported here, so a new backbone is one file whose class carries
+``@register_backbone("name")`` (``msmix.testing.check_backbone("name")`` checks its contract).
+"""
+
+import importlib as _importlib
+import pkgutil as _pkgutil
+
 from msmix.models.base import (
     BACKBONES,
     Backbone,
@@ -14,3 +19,6 @@ from msmix.models.base import (
 )
 
 __all__ = ["BACKBONES", "Backbone", "Encoded", "FuseOutput", "available", "backbone_class", "create", "register_backbone"]
+
+for _module in _pkgutil.iter_modules(__path__):  # registers every backbone defined in this package
+    _importlib.import_module(f"{__name__}.{_module.name}")

@@ -31,6 +31,7 @@ from msmix.mixing.objective import pointwise_loss
 from msmix.models.base import Backbone, FuseOutput
 from msmix.train.allocator import reuse_freed_memory
 from msmix.train.callbacks import Callback, CallbackList
+from msmix.settings import check_known
 from msmix.train.config import TrainConfig
 from msmix.train.early_stopping import EarlyStopping
 from msmix.train.history import EpochRecord, FitResult, history_frame
@@ -332,10 +333,7 @@ class Trainer:
 
 def describe_run(model: Backbone, mixer: Mixer, data: Dataset, config: TrainConfig, given: dict[str, Any]) -> dict[str, Any]:
     """What a checkpoint needs to rebuild the run: names, settings, spec (plain types only)."""
-    known = {"backbone", "mixer", "model_config", "mixer_config", "data_source"}
-    unknown = set(given) - known
-    if unknown:
-        raise TypeError(f"Trainer meta: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+    check_known("Trainer meta", given, ["backbone", "mixer", "model_config", "mixer_config", "data_source"])
     return {
         "backbone": given.get("backbone", model.name),
         "mixer": given.get("mixer", mixer.name),
