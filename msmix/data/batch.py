@@ -65,6 +65,8 @@ class Batch:
         index: (B,) positions of the samples in their split.
         modality_labels: per-modality labels (CH-SIMS ``T``/``A``/``V``), if the data set has them.
         padding: where the padding frames sit in each sequence (``"right"``: after valid frames).
+        text_bert: (B, 3, T) token ids, attention mask and segment ids (MMSA's ``text_bert``), for
+            backbones that run a text encoder themselves; None when the data set has none.
     """
 
     text: Tensor
@@ -76,6 +78,7 @@ class Batch:
     index: Tensor | None = None
     modality_labels: dict[str, Tensor] = field(default_factory=dict)
     padding: str = "right"
+    text_bert: Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -112,4 +115,5 @@ class Batch:
             lengths={k: move(v) for k, v in self.lengths.items()},
             index=None if self.index is None else move(self.index),
             modality_labels={k: move(v) for k, v in self.modality_labels.items()},
+            text_bert=None if self.text_bert is None else move(self.text_bert),
         )

@@ -34,6 +34,7 @@ class Split:
     lengths: dict[str, Tensor] = field(default_factory=dict)
     modality_labels: dict[str, Tensor] = field(default_factory=dict)
     padding: str = "right"
+    text_bert: Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -76,6 +77,7 @@ class Split:
             index=index,
             modality_labels={k: take(v) for k, v in self.modality_labels.items()},
             padding=self.padding,
+            text_bert=None if self.text_bert is None else take(self.text_bert),
         )
 
     def batches(
@@ -110,6 +112,7 @@ class Split:
             labels=move(self.labels),
             lengths={k: move(v) for k, v in self.lengths.items()},
             modality_labels={k: move(v) for k, v in self.modality_labels.items()},
+            text_bert=None if self.text_bert is None else move(self.text_bert),
         )
 
 

@@ -125,6 +125,7 @@ def _to_split(name: str, raw: RawSplit, dtype: torch.dtype, device: torch.device
         lengths={m: torch.from_numpy(n).to(device) for m, n in raw.lengths.items()},
         modality_labels={m: labels(y) for m, y in raw.modality_labels.items()},
         padding="right",
+        text_bert=None if raw.text_bert is None else torch.from_numpy(raw.text_bert).to(device),
     )
 
 

@@ -8,6 +8,7 @@ not finite or outside the data set's range.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ import torch
 
 from msmix import MODALITIES
 from msmix.data.dataset import SPLITS
-from msmix.data.errors import DataError
+from msmix.data.errors import DataError, DataWarning
 
 REQUIRED_KEYS: tuple[str, ...] = ("id", "text", "audio", "vision", "regression_labels")
 LENGTH_KEYS: dict[str, str] = {"audio": "audio_lengths", "vision": "vision_lengths"}
@@ -34,6 +35,7 @@ class RawSplit:
     raw_text: list[str]
     lengths: dict[str, np.ndarray] = field(default_factory=dict)
     modality_labels: dict[str, np.ndarray] = field(default_factory=dict)
+    text_bert: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -110,6 +112,23 @@ def _lengths(value: Any, n: int, max_len: int, where: _Where, key: str) -> np.nd
     return lengths
 
 
+def _text_bert(value: Any, n: int, where: _Where) -> np.ndarray:
+    """MMSA's ``text_bert``: (N, 3, T) token ids, attention mask and segment ids, as int64."""
+    tokens = _numeric(value, where, "text_bert")
+    if tokens.ndim != 3 or tokens.shape[1] != 3:
+        raise where.error("wrong shape", "text_bert", "shape (N, 3, T): token ids, attention mask, segment ids", f"shape {_shape(tokens)}")
+    if tokens.shape[0] != n:
+        raise where.error("sample count differs", "text_bert", f"{n} samples, as in 'regression_labels'", str(tokens.shape[0]))
+    if tokens.dtype.kind == "f" and not (np.isfinite(tokens).all() and np.array_equal(tokens, np.round(tokens))):
+        raise where.error("token ids must be whole numbers", "text_bert", "integer ids", "fractional or non-finite values")
+    if (tokens < 0).any():
+        raise where.error("token ids must not be negative", "text_bert", "ids >= 0", f"{int(tokens.min())}")
+    mask = tokens[:, 1]
+    if not np.isin(mask, (0, 1)).all():
+        raise where.error("attention mask must be 0 or 1", "text_bert", "row 1 of axis 1 holding 0 / 1", "other values")
+    return tokens.astype(np.int64)
+
+
 def _split(raw: Any, where: _Where) -> RawSplit:
     if not isinstance(raw, Mapping):
         raise where.error("a split must be a dict", "", "a dict of arrays", type(raw).__name__)
@@ -134,7 +153,8 @@ def _split(raw: Any, where: _Where) -> RawSplit:
     }
     ids = _strings(raw["id"], n, where, "id")
     raw_text = _strings(raw["raw_text"], n, where, "raw_text") if "raw_text" in raw else [""] * n
-    return RawSplit(features, labels, ids, raw_text, lengths, modality_labels)
+    text_bert = _text_bert(raw["text_bert"], n, where) if raw.get("text_bert") is not None else None
+    return RawSplit(features, labels, ids, raw_text, lengths, modality_labels, text_bert)
 
 
 def read_splits(data: Any, path: str) -> dict[str, RawSplit]:
@@ -167,7 +187,32 @@ def read_splits(data: Any, path: str) -> dict[str, RawSplit]:
                 in_train = "present" if m in there else "absent"
                 in_split = "present" if m in here else "absent"
                 raise where.error("key differs from train", keys[m], f"{in_train}, as in train", in_split)
+    _settle_text_bert(splits, path)
     return splits
+
+
+def _settle_text_bert(splits: dict[str, RawSplit], path: str) -> None:
+    """Keep ``text_bert`` only where every split has it (one token length); otherwise drop it, saying so."""
+    present = [name for name, split in splits.items() if split.text_bert is not None]
+    if not present:
+        return
+    if len(present) < len(splits):
+        warnings.warn(
+            f"file {path}: key 'text_bert' is in split(s) {', '.join(present)} only; it is ignored "
+            "(backbones that fine-tune a text encoder need it in train, valid and test)",
+            DataWarning,
+            stacklevel=4,
+        )
+        for split in splits.values():
+            split.text_bert = None
+        return
+    steps = splits["train"].text_bert.shape[2]
+    for name, split in splits.items():
+        if split.text_bert.shape[2] != steps:
+            raise DataError(
+                "shape differs from train", path=path, split=name, key="text_bert",
+                expected=f"(N, 3, {steps}) as in train", found=_shape(split.text_bert),
+            )
 
 
 def check_label_range(splits: dict[str, RawSplit], label_range: float, path: str) -> None:

@@ -83,8 +83,13 @@ RECIPES = {"tfn": TFN, "lmf": LMF}
 
 
 def recipe(backbone: str, kind: str) -> dict[str, dict[str, Any]]:
-    """A fresh copy of ``{"model": ..., "train": ...}`` for ``backbone`` on data set ``kind``."""
-    recipes = RECIPES[backbone]
+    """A fresh copy of ``{"model": ..., "train": ...}`` for TFN or LMF on data set ``kind``."""
+    return pick_recipe(RECIPES[backbone], backbone, kind)
+
+
+def pick_recipe(recipes: dict[str, dict[str, dict[str, Any]]], backbone: str, kind: str) -> dict[str, dict[str, Any]]:
+    """A fresh copy of ``recipes[kind]`` (a backbone's table of published recipes per data set);
+    ``custom`` data sets get MOSI's, an unknown kind is refused with the known ones."""
     if kind == "custom":
         kind = "mosi"
     if kind not in recipes:

@@ -14,6 +14,7 @@ from msmix.testing.backbone_contract import BACKBONE_CHECKS, check_backbone
 from msmix.testing.latent_batches import LATENT_DIMS, LAYOUTS, LatentBatch, latent_batch
 from msmix.testing.mixer_contract import MIXER_CHECKS, check_mixer
 from msmix.testing.tiny_backbone import TINY_RECIPE, TinyBackbone
+from msmix.testing.tiny_bert import TINY_BERT_VOCAB, write_tiny_bert
 from msmix.testing.tiny_data import TINY_DIMS, tiny_dataset, tiny_spec
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "LAYOUTS",
     "LatentBatch",
     "MIXER_CHECKS",
+    "TINY_BERT_VOCAB",
     "TINY_DIMS",
     "TINY_RECIPE",
     "TinyBackbone",
@@ -34,4 +36,5 @@ __all__ = [
     "latent_batch",
     "tiny_dataset",
     "tiny_spec",
+    "write_tiny_bert",
 ]

@@ -8,6 +8,7 @@ from torch import Tensor
 
 from msmix.data.batch import Batch, lengths_to_mask
 from msmix.data.spec import DataSpec
+from msmix.testing.tiny_bert import TINY_BERT_VOCAB
 
 BACKBONE_DIMS: dict[str, int] = {"text": 768, "audio": 5, "vision": 20}
 BACKBONE_SEQ_LENS: dict[str, int] = {"text": 8, "audio": 20, "vision": 20}
@@ -26,11 +27,14 @@ def backbone_batch(
     padding: str = "right",
     with_text_lengths: bool = False,
     pad_value: float = 0.0,
+    with_text_bert: bool = False,
 ) -> Batch:
     """Random features of ``spec``'s shapes with random lengths (sample 0 full, the last a single frame).
 
     Audio and vision carry lengths, text only with ``with_text_lengths``. Padding frames hold
     ``pad_value``, so a check can see whether they are ignored. Labels lie in [-3, 3].
+    ``with_text_bert`` adds (B, 3, T) ``text_bert`` tokens: random ids below ``TINY_BERT_VOCAB``
+    (a leading 1 as [CLS]), the attention mask of the text lengths, zero segment ids.
     """
     spec = spec or backbone_spec()
     g = torch.Generator().manual_seed(seed)
@@ -45,4 +49,14 @@ def backbone_batch(
         if m != "text" or with_text_lengths:
             lengths[m] = n
     labels = torch.rand(b, generator=g) * 6 - 3
-    return Batch(**features, labels=labels, lengths=lengths, ids=[f"s{i}" for i in range(b)], padding=padding)
+    text_bert = None
+    if with_text_bert:
+        t = spec.seq_lens["text"]
+        n = lengths.get("text", torch.randint(1, t + 1, (b,), generator=g))
+        mask = lengths_to_mask(n, t, "right").long()
+        ids = torch.randint(2, TINY_BERT_VOCAB, (b, t), generator=g)
+        ids[:, 0] = 1
+        text_bert = torch.stack([ids * mask, mask, torch.zeros_like(mask)], dim=1)
+    return Batch(
+        **features, labels=labels, lengths=lengths, ids=[f"s{i}" for i in range(b)], padding=padding, text_bert=text_bert
+    )

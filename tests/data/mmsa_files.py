@@ -81,7 +81,7 @@ def build_mmsa(
         d["classification_labels"] = np.sign(y) + 1
         d["annotations"] = np.array(["Negative", "Neutral", "Positive"])[(np.sign(y) + 1).astype(int)]
         if kind != "custom":
-            d["text_bert"] = rng.integers(0, 30000, (n, 3, seq_lens[0])).astype(np.float64)
+            d["text_bert"] = _tokens(rng, n, seq_lens[0])
         if kind == "sims":
             for part in ("T", "A", "V"):
                 d[f"regression_labels_{part}"] = _labels(rng, n, 1.0)
@@ -89,6 +89,14 @@ def build_mmsa(
     if kind == "custom":
         data["config"] = {"audio": {"tool": "opensmile", "args": {"feature_set": "eGeMAPS"}}, "video": None}
     return data
+
+
+def _tokens(rng: np.random.Generator, n: int, steps: int) -> np.ndarray:
+    """MMSA's ``text_bert`` layout as float64: ids (zero after each length), attention mask, segment ids."""
+    lengths = rng.integers(2, steps + 1, n)
+    mask = (np.arange(steps)[None, :] < lengths[:, None]).astype(np.float64)
+    ids = rng.integers(1000, 30000, (n, steps)) * mask
+    return np.stack([ids, mask, np.zeros_like(mask)], axis=1)
 
 
 def write_pickle(path: Path, data: object, protocol: int = 4) -> Path:

@@ -156,8 +156,8 @@ def test_a_dict_given_directly_is_left_untouched(make_mmsa) -> None:
 
 def test_extra_keys_are_ignored(make_mmsa, write_pkl) -> None:
     data = make_mmsa()
-    data["train"]["text_bert"] = np.zeros((9, 3, 50))
     data["train"]["something_new"] = "a key MMSA does not write"
+    data["train"]["annotations_extra"] = np.zeros((9, 3, 50))
     assert len(load(write_pkl(data)).train) == 9
 
 

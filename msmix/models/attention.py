@@ -1,0 +1,62 @@
+"""Fused attention with padding masks, shared by the sequence backbones (MulT, ALMT, GLoMo).
+
+The published implementations materialise every attention map and let padding frames take part.
+Here attention goes through ``F.scaled_dot_product_attention`` (flash / memory-efficient kernels
+where the device has them) with a mask built from the batch's lengths, so padding frames neither
+receive nor give attention weight.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def split_heads(x: Tensor, heads: int) -> Tensor:
+    """(B, L, heads * d) -> (B, heads, L, d)."""
+    b, length, width = x.shape
+    return x.view(b, length, heads, width // heads).transpose(1, 2)
+
+
+def merge_heads(x: Tensor) -> Tensor:
+    """(B, heads, L, d) -> (B, L, heads * d)."""
+    b, heads, length, d = x.shape
+    return x.transpose(1, 2).reshape(b, length, heads * d)
+
+
+def masked_attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    key_valid: Tensor | None = None,
+    dropout_p: float = 0.0,
+    scale: float | None = None,
+) -> Tensor:
+    """Softmax attention of (B, h, L, d) queries over (B, h, S, d) keys and values.
+
+    ``key_valid`` is a (B, S) boolean mask of the keys that may be attended to (None: all). A query
+    of a sample with no valid key gets a zero output rather than the NaN of an empty softmax.
+    ``dropout_p`` drops attention weights (pass 0 in evaluation); ``scale`` defaults to ``d ** -0.5``.
+    """
+    if key_valid is None:
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, scale=scale)
+    if key_valid.dtype != torch.bool or key_valid.shape != (k.shape[0], k.shape[2]):
+        raise ValueError(
+            f"key_valid must be a (B, S) = {(k.shape[0], k.shape[2])} boolean mask, "
+            f"got {key_valid.dtype} {tuple(key_valid.shape)}"
+        )
+    any_valid = key_valid.any(dim=1)
+    allowed = key_valid | ~any_valid.unsqueeze(1)  # an empty row attends everywhere, then is zeroed
+    out = F.scaled_dot_product_attention(
+        q, k, v, attn_mask=allowed[:, None, None, :], dropout_p=dropout_p, scale=scale
+    )
+    return out * any_valid.view(-1, 1, 1, 1).to(out.dtype)
+
+
+def masked_mean(x: Tensor, valid: Tensor | None) -> Tensor:
+    """(B, T, d) -> (B, d): the mean over valid steps (all steps without a mask; 0 with none valid)."""
+    if valid is None:
+        return x.mean(dim=1)
+    weights = valid.to(x.dtype).unsqueeze(-1)
+    return (x * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)

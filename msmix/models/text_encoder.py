@@ -1,0 +1,74 @@
+"""A pretrained text encoder run inside a backbone (MISA and ALMT fine-tune BERT this way).
+
+Every backbone reads the data set's precomputed text features by default. MISA and ALMT can
+instead run a transformers encoder on MMSA's ``text_bert`` token ids and train it with the rest
+(their published setting). The encoder is read from a local folder or the local Hugging Face
+cache only: nothing is downloaded at run time. Tests use a tiny randomly initialised BERT
+(``msmix.testing.write_tiny_bert``); ``bert-base-uncased`` (``bert-base-chinese`` for CH-SIMS)
+is what the papers fine-tune.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from msmix.data.batch import Batch
+
+
+class TextEncoderError(ValueError):
+    """The configured text encoder cannot be loaded or run (named, with what was expected)."""
+
+
+def load_pretrained(source: str) -> nn.Module:
+    """The transformers model at ``source`` (a folder, or a name already in the local cache)."""
+    try:
+        from transformers import AutoModel
+    except ImportError as error:  # pragma: no cover - depends on the install
+        raise TextEncoderError(
+            f"text encoder {source!r}: fine-tuning a text encoder needs the transformers package "
+            "(pip install 'msmix[bert]')"
+        ) from error
+    try:
+        return AutoModel.from_pretrained(source, local_files_only=True)
+    except (OSError, ValueError) as error:
+        raise TextEncoderError(
+            f"text encoder {source!r}: no transformers model found there or in the local cache "
+            "(nothing is downloaded; give a folder with config.json and the weights)"
+        ) from error
+
+
+def token_inputs(batch: Batch, owner: str) -> Tensor:
+    """The batch's (B, 3, T) ``text_bert`` tokens, or a clear error when the data set has none."""
+    if batch.text_bert is None:
+        raise TextEncoderError(
+            f"{owner} runs a text encoder and needs the data set's 'text_bert' token ids, which this "
+            "batch lacks (a file without them, or inputs mixed before encoding: token ids cannot be "
+            "mixed, use a latent mixer)"
+        )
+    return batch.text_bert
+
+
+class PretrainedTextEncoder(nn.Module):
+    """A transformers encoder on (B, 3, T) ``text_bert`` tokens -> (B, T, hidden) last hidden states.
+
+    ``finetune=False`` runs it without gradients (a frozen encoder, MMSA's ``use_finetune`` off).
+    """
+
+    def __init__(self, source: str, finetune: bool = True) -> None:
+        super().__init__()
+        self.source = source
+        self.model = load_pretrained(source)
+        self.finetune = finetune
+        if not finetune:
+            self.model.requires_grad_(False)
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        ids, mask, segments = tokens[:, 0].long(), tokens[:, 1].long(), tokens[:, 2].long()
+        return self.model(input_ids=ids, attention_mask=mask, token_type_ids=segments).last_hidden_state
+
+    def extra_repr(self) -> str:
+        return f"source={self.source!r}, finetune={self.finetune}"
