@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from msmix.data.batch import Batch
+
 
 def split_heads(x: Tensor, heads: int) -> Tensor:
     """(B, L, heads * d) -> (B, heads, L, d)."""
@@ -60,3 +62,17 @@ def masked_mean(x: Tensor, valid: Tensor | None) -> Tensor:
         return x.mean(dim=1)
     weights = valid.to(x.dtype).unsqueeze(-1)
     return (x * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
+
+
+def sequence_masks(batch: Batch) -> dict[str, Tensor | None]:
+    """(B, T) validity masks of the three modalities' feature sequences, None where all frames count.
+
+    Audio and vision from their lengths; text from its lengths where the file has them, else from
+    the attention mask of the ``text_bert`` tokens when their length matches the text features
+    (MMSA's BERT features line up with those tokens), else None.
+    """
+    masks = batch.masks()
+    tokens = batch.text_bert
+    if masks["text"] is None and tokens is not None and tokens.shape[2] == batch.text.shape[1]:
+        masks["text"] = tokens[:, 1] > 0
+    return masks

@@ -34,26 +34,27 @@ def backbone_batch(
     Audio and vision carry lengths, text only with ``with_text_lengths``. Padding frames hold
     ``pad_value``, so a check can see whether they are ignored. Labels lie in [-3, 3].
     ``with_text_bert`` adds (B, 3, T) ``text_bert`` tokens: random ids below ``TINY_BERT_VOCAB``
-    (a leading 1 as [CLS]), the attention mask of the text lengths, zero segment ids.
+    (a leading 1 as [CLS]), the attention mask of the text features' valid frames, zero segment ids.
     """
     spec = spec or backbone_spec()
     g = torch.Generator().manual_seed(seed)
     features: dict[str, Tensor] = {}
     lengths: dict[str, Tensor] = {}
+    counts: dict[str, Tensor] = {}
     for m, t in spec.seq_lens.items():
         x = torch.randn(b, t, spec.dims[m], generator=g)
         n = torch.randint(1, t + 1, (b,), generator=g)
         n[0], n[-1] = t, 1
         valid = lengths_to_mask(n, t, padding)
         features[m] = torch.where(valid.unsqueeze(-1), x, torch.full_like(x, pad_value))
+        counts[m] = n
         if m != "text" or with_text_lengths:
             lengths[m] = n
     labels = torch.rand(b, generator=g) * 6 - 3
     text_bert = None
     if with_text_bert:
         t = spec.seq_lens["text"]
-        n = lengths.get("text", torch.randint(1, t + 1, (b,), generator=g))
-        mask = lengths_to_mask(n, t, "right").long()
+        mask = lengths_to_mask(counts["text"], t, padding).long()
         ids = torch.randint(2, TINY_BERT_VOCAB, (b, t), generator=g)
         ids[:, 0] = 1
         text_bert = torch.stack([ids * mask, mask, torch.zeros_like(mask)], dim=1)
