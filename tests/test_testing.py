@@ -219,9 +219,40 @@ class AveragesPaddingToo(TimeAveraging):
         return enc
 
 
+class ReadsPadding(TinyBackbone):
+    """Averages its sequence latent over every frame, padding included, and says it masks padding."""
+
+    def fuse(self, latents: dict[str, Tensor], masks: dict[str, Tensor | None] | None = None) -> FuseOutput:
+        return super().fuse(latents, {m: None for m in latents})
+
+
+class SaysItReadsPadding(ReadsPadding):
+    """Reads padding frames as ``ReadsPadding`` does, but says so (a reference's behaviour, kept on purpose)."""
+
+    @property
+    def masks_padding(self) -> bool:
+        return False
+
+
+class RemembersTheBatchSize(TinyBackbone):
+    """Keeps the batch size ``encode`` saw and refuses any other in ``fuse``, so mixed rows break it."""
+
+    def encode(self, batch: Batch) -> Encoded:
+        self.rows = len(batch)
+        return super().encode(batch)
+
+    def fuse(self, latents: dict[str, Tensor], masks: dict[str, Tensor | None] | None = None) -> FuseOutput:
+        rows = latents["text"].shape[0]
+        if rows not in (self.rows, 2 * self.rows):
+            raise ValueError(f"fuse expects {self.rows} rows, got {rows}")
+        return super().fuse(latents, masks)
+
+
 @pytest.mark.parametrize(
     ("backbone", "match"),
     [
+        (ReadsPadding, r"padding frames of audio or vision change predictions \(Tensor-likes"),
+        (RemembersTheBatchSize, "the latent_mixers_feed_fuse check stopped on ValueError: fuse expects 6 rows, got 9"),
         (IgnoresVision, "changing vision of sample 2 leaves its prediction unchanged, so the model ignores vision"),
         (FlatPredictions, r"fuse of a batch of 5 gave predictions of shape \(5,\), not \(5, 1\)"),
         (WrongLatentDims, "the audio latent has 8 features, but latent_dims says 9"),
@@ -240,6 +271,10 @@ class AveragesPaddingToo(TimeAveraging):
 def test_a_broken_backbone_fails_with_a_one_line_reason(backbone: type, match: str) -> None:
     message = fails(check_backbone, backbone, match)
     assert message.startswith(f"backbone class {backbone.__name__}: ")
+
+
+def test_a_backbone_that_says_it_reads_padding_is_not_held_to_masking_it() -> None:
+    check_backbone(SaysItReadsPadding)
 
 
 def test_a_time_averaging_backbone_that_reads_valid_frames_only_passes() -> None:

@@ -63,6 +63,12 @@ class Backbone(nn.Module):
         enc = self.encode(batch)
         return self.fuse(enc.latents, enc.masks)
 
+    @property
+    def masks_padding(self) -> bool:
+        """Whether the padding frames of audio and vision (beyond their lengths) leave every output
+        unchanged. True unless a setting reproduces a reference that reads them."""
+        return True
+
     @classmethod
     def default_config(cls, kind: str) -> dict[str, Any]:
         """The published ``{"model": ..., "train": ...}`` settings for data set ``kind``."""

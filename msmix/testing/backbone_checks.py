@@ -15,6 +15,7 @@ from msmix import MODALITIES
 from msmix.data.batch import Batch
 from msmix.data.spec import KINDS
 from msmix.models import create
+from msmix.settings import known_settings
 from msmix.testing.assertions import one_line, require, require_close
 from msmix.testing.backbone_batches import backbone_batch
 from msmix.testing.backbone_subject import BackboneSubject
@@ -203,6 +204,69 @@ def check_time_averaging(s: BackboneSubject) -> None:
             f"{s.label}: inputs averaged over their valid frames beforehand give other predictions ({padding} padding)",
             **PER_SAMPLE,
         )
+
+
+def check_padding_is_masked(s: BackboneSubject) -> None:
+    """Audio and vision frames beyond their lengths change no prediction, in evaluation and training
+    mode (same seed), unless the model says it reads them (``masks_padding`` False)."""
+    model = s.build()
+    if not model.masks_padding:
+        return
+    clean = backbone_batch(5, seed=8, spec=s.spec)
+    noisy = backbone_batch(5, seed=8, spec=s.spec, pad_value=5.0)
+    noisy = clean.with_features({"audio": noisy.audio, "vision": noisy.vision})
+    model.eval()
+    require_close(model(noisy).pred, model(clean).pred, f"{s.label}: padding frames of audio or vision change predictions")
+    model.train()
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        trained_clean = model(clean).pred
+        torch.manual_seed(0)
+        trained_noisy = model(noisy).pred
+    require_close(
+        trained_noisy, trained_clean, f"{s.label}: padding frames of audio or vision change predictions in training mode"
+    )
+
+
+def check_latent_mixers_feed_fuse(s: BackboneSubject) -> None:
+    """Every registered latent mixer mixes the encoded latents as they are (a B x T x d latent gives
+    k x T x d mixed ones, with masks) and ``fuse`` takes the B + k rows in training mode, for k = B // 2
+    (a fuse must not assume k = B)."""
+    from msmix.mixing.base import available as mixers, create as create_mixer, mixer_class
+
+    model = s.build().train()
+    batch = backbone_batch(6, seed=9, spec=s.spec)
+    enc = model.encode(batch)
+    for name in mixers():
+        if mixer_class(name).point != "latent":  # input mixers run before encode
+            continue
+        cls = mixer_class(name)
+        settings = {"n_mix": len(batch) // 2} if "n_mix" in known_settings(cls.config_class) else {}
+        mixer = create_mixer(name, model.latent_dims, s.spec.label_range, **settings)
+        mix = mixer(enc.latents, batch.labels, generator=torch.Generator().manual_seed(0), masks=enc.masks)
+        for m, z in enc.latents.items():
+            shape = tuple(mix.mixed[m].shape)
+            require(
+                shape == (mix.k, *z.shape[1:]),
+                f"{s.label}: mixer {name!r} turned the {tuple(z.shape)} {m} latent into {shape}, not k x {tuple(z.shape[1:])}",
+            )
+        if mix.k == 0:
+            continue
+        latents = {m: torch.cat([z, mix.mixed[m]]) for m, z in enc.latents.items()}
+        masks = stacked_masks(enc.masks, mix.masks, len(batch), mix.k, enc.latents)
+        pred = model.fuse(latents, masks).pred
+        rows = len(batch) + mix.k
+        require(tuple(pred.shape) == (rows, 1), f"{s.label}: fuse of {rows} rows mixed by {name!r} gave shape {tuple(pred.shape)}")
+        require(bool(torch.isfinite(pred).all()), f"{s.label}: fuse of latents mixed by {name!r} gave non-finite predictions")
+
+
+def stacked_masks(
+    first: dict[str, Tensor | None], second: dict[str, Tensor | None], b: int, k: int, latents: dict[str, Tensor]
+) -> dict[str, Tensor | None]:
+    """Masks of B originals followed by k mixed rows (the training step's ``concat_masks``)."""
+    from msmix.train.step import concat_masks
+
+    return concat_masks(first, second, {m: (b, k, z.shape[1]) for m, z in latents.items()})
 
 
 def stacked(a: dict[str, Tensor | None], b: dict[str, Tensor | None]) -> dict[str, Tensor | None]:

@@ -27,6 +27,8 @@ _CHECKS: dict[str, Callable[[BackboneSubject], None]] = {
     "gradients_reach_every_parameter": checks.check_gradients_reach_every_parameter,
     "training_batch_of_one": checks.check_a_training_batch_of_one,
     "time_averaging": checks.check_time_averaging,
+    "padding_is_masked": checks.check_padding_is_masked,
+    "latent_mixers_feed_fuse": checks.check_latent_mixers_feed_fuse,
 }
 
 BACKBONE_CHECKS: tuple[str, ...] = tuple(_CHECKS)

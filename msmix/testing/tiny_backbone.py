@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from msmix import MODALITIES
 from msmix.data.batch import Batch
 from msmix.data.spec import DataSpec
+from msmix.models.attention import masked_mean
 from msmix.models.base import Backbone, Encoded, FuseOutput
 from msmix.models.recipes import check_dropout, check_int
 
@@ -90,11 +91,3 @@ class TinyBackbone(Backbone):
     @classmethod
     def default_config(cls, kind: str) -> dict[str, Any]:
         return {"model": {"hidden": 8, "dropout": 0.0}, "train": dict(TINY_RECIPE)}
-
-
-def masked_mean(x: Tensor, mask: Tensor | None) -> Tensor:
-    """Mean of a B x T x d tensor over the frames where the (B, T) mask holds (all frames without one)."""
-    if mask is None:
-        return x.mean(dim=1)
-    weights = mask.unsqueeze(-1).to(x.dtype)
-    return (x * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1)
