@@ -344,8 +344,6 @@ class GLoMo(Backbone):
         text_dim = spec.dims["text"]
         if c.text_encoder is not None:
             self.text_encoder = PretrainedTextEncoder(c.text_encoder, finetune=c.finetune_text_encoder)
-            if getattr(self.text_encoder.model, "pooler", None) is not None:
-                self.text_encoder.model.pooler = None  # unread; the reference's BERT has none
             text_dim = self.text_encoder.hidden_size
         self.text_global = nn.Linear(text_dim, d)
         self.text_conv = nn.Conv1d(text_dim, d, kernel_size=3, padding=1, bias=False)
@@ -396,13 +394,7 @@ class GLoMo(Backbone):
             valid = self._valid(x, sequence_masks(batch)["text"])
             return x[:, 0], x, valid
         tokens = token_inputs(batch, "GLoMo")
-        encoder = self.text_encoder
-        with torch.set_grad_enabled(torch.is_grad_enabled() and encoder.finetune):
-            out = encoder.model(
-                input_ids=tokens[:, 0].long(), attention_mask=tokens[:, 1].long(),
-                token_type_ids=tokens[:, 2].long(), output_hidden_states=True,
-            )
-        last, before = out.hidden_states[-1], out.hidden_states[-2]
+        *_, before, last = self.text_encoder.hidden_states(tokens)
         valid = self._valid(last, tokens[:, 1] > 0)
         return last[:, 0], *stack_valid_frames(last, before, valid)
 

@@ -244,8 +244,6 @@ class MISA(Backbone):
         text_dim = spec.dims["text"]
         if c.text_encoder is not None:
             self.text_encoder = PretrainedTextEncoder(c.text_encoder, finetune=c.finetune_text_encoder)
-            if getattr(self.text_encoder.model, "pooler", None) is not None:
-                self.text_encoder.model.pooler = None  # its output is never used, so it would never train
             text_dim = self.text_encoder.hidden_size
         self.audio_rnn = RecurrentStack(spec.dims["audio"])
         self.vision_rnn = RecurrentStack(spec.dims["vision"])

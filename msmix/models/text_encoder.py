@@ -10,6 +10,7 @@ is what the papers fine-tune.
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from msmix.data.batch import Batch
@@ -51,13 +52,16 @@ def token_inputs(batch: Batch, owner: str) -> Tensor:
 class PretrainedTextEncoder(nn.Module):
     """A transformers encoder on (B, 3, T) ``text_bert`` tokens -> (B, T, hidden) last hidden states.
 
-    ``finetune=False`` runs it without gradients (a frozen encoder, MMSA's ``use_finetune`` off).
+    ``finetune=False`` freezes its weights (MMSA's ``use_finetune`` off). The pooler (BERT's
+    [CLS] head) is dropped: no backbone reads its output, so its weights would never learn.
     """
 
     def __init__(self, source: str, finetune: bool = True) -> None:
         super().__init__()
         self.source = source
         self.model = load_pretrained(source)
+        if getattr(self.model, "pooler", None) is not None:
+            self.model.pooler = None
         self.finetune = finetune
         if not finetune:
             self.model.requires_grad_(False)
@@ -67,8 +71,16 @@ class PretrainedTextEncoder(nn.Module):
         return int(self.model.config.hidden_size)
 
     def forward(self, tokens: Tensor) -> Tensor:
+        return self._run(tokens, all_layers=False).last_hidden_state
+
+    def hidden_states(self, tokens: Tensor) -> tuple[Tensor, ...]:
+        """Every layer's (B, T, hidden) states, the embeddings first and the last layer last."""
+        return self._run(tokens, all_layers=True).hidden_states
+
+    def _run(self, tokens: Tensor, all_layers: bool):
         ids, mask, segments = tokens[:, 0].long(), tokens[:, 1].long(), tokens[:, 2].long()
-        return self.model(input_ids=ids, attention_mask=mask, token_type_ids=segments).last_hidden_state
+        with torch.set_grad_enabled(torch.is_grad_enabled() and self.finetune):
+            return self.model(input_ids=ids, attention_mask=mask, token_type_ids=segments, output_hidden_states=all_layers)
 
     def extra_repr(self) -> str:
         return f"source={self.source!r}, finetune={self.finetune}"
