@@ -276,8 +276,10 @@ class HyperModalityLayer(nn.Module):
 
 @register_backbone("almt")
 class ALMT(Backbone):
-    """ALMT split into ``encode`` (three token projectors, B x 8 x 128 each) and ``fuse`` (language
-    encoder, adaptive hyper-modality learning, cross-modality fusion, CLS regression head)."""
+    """ALMT split into ``encode`` (three 8-token projections) and ``fuse`` (hyper-modality learning, fusion).
+
+    ``encode`` gives B x 8 x 128 tokens per modality; ``fuse`` runs the language encoder, adaptive
+    hyper-modality learning, cross-modality fusion and the CLS regression head."""
 
     needs_time_average: ClassVar[bool] = False
 

@@ -230,8 +230,10 @@ def moment_discrepancy(shared: dict[str, Tensor], moments: int) -> Tensor:
 
 @register_backbone("misa")
 class MISA(Backbone):
-    """MISA split into ``encode`` (utterance vectors and their projections) and ``fuse`` (private and
-    shared spaces, reconstruction, transformer fusion, head and auxiliary losses)."""
+    """MISA split into ``encode`` (utterance projections) and ``fuse`` (private / shared spaces, fusion).
+
+    ``fuse`` also reconstructs the projections and returns the weighted diff, CMD and reconstruction
+    losses."""
 
     config_class = MISAConfig
 
