@@ -1,4 +1,4 @@
-"""Backbones, each split into ``encode`` and ``fuse``: TFN and LMF so far (MulT, MISA, ALMT and GLoMo are planned).
+"""Backbones, each split into ``encode`` and ``fuse``: TFN, LMF, MulT, MISA, ALMT and GLoMo.
 
 Every module of this package is imported here, so a new backbone is one file whose class carries
 ``@register_backbone("name")`` (``msmix.testing.check_backbone("name")`` checks its contract).

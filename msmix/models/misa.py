@@ -48,8 +48,9 @@ included (no separate BERT learning rate, so no ``parameter_groups``), MSE loss,
 the validation loss after 8 epochs, gradient values clipped at ``grad_clip`` and two batches per
 update (``update_epochs = 2``). MMSA's config lists a weight decay (5e-5 on MOSEI and SIMS) that its
 trainer never passes to Adam, so the recipe has none. MMSA sums the two batches' gradients and clips
-after each backward; msmix averages them and clips once before the step, so MMSA's clip acts at
-half the recipe's ``clip_value`` on msmix's gradient scale (Adam itself is scale-free).
+after each backward; msmix averages them and clips once before the step, so the recipe's
+``clip_value`` is ``grad_clip / 2``: the same bound on the summed gradient (Adam itself is
+scale-free), as MulT's recipe does for its eight batches.
 """
 
 from __future__ import annotations
@@ -82,15 +83,15 @@ _TRAIN = {"lr": 1e-4, "loss": "mse", "patience": 8, "optimizer": "adam", "weight
 RECIPES: dict[str, dict[str, dict[str, Any]]] = {
     "mosi": {
         "model": {**_COMMON, "fusion_dropout": 0.2, "diff_weight": 0.1, "sim_weight": 0.3, "recon_weight": 1.0},
-        "train": {**_TRAIN, "batch_size": 16, "clip_value": 0.8},
+        "train": {**_TRAIN, "batch_size": 16, "clip_value": 0.8 / 2},
     },
     "mosei": {
         "model": {**_COMMON, "fusion_dropout": 0.5, "diff_weight": 0.3, "sim_weight": 0.8, "recon_weight": 1.0},
-        "train": {**_TRAIN, "batch_size": 64, "clip_value": 0.8},
+        "train": {**_TRAIN, "batch_size": 64, "clip_value": 0.8 / 2},
     },
     "sims": {
         "model": {**_COMMON, "fusion_dropout": 0.0, "diff_weight": 0.3, "sim_weight": 1.0, "recon_weight": 0.8},
-        "train": {**_TRAIN, "batch_size": 64, "clip_value": 1.0},
+        "train": {**_TRAIN, "batch_size": 64, "clip_value": 1.0 / 2},
     },
 }
 """MMSA 2.2.1's ``misa`` entries of ``config_regression.json`` (``dropout`` -> ``fusion_dropout``)."""

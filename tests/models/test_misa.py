@@ -87,7 +87,7 @@ def test_recipe_follows_mmsa_config(kind: str, bert32: str) -> None:
     for name in ("diff_weight", "sim_weight", "recon_weight"):
         assert model[name] == args[name]
     assert (train["batch_size"], train["lr"]) == (args.batch_size, args.learning_rate)
-    assert train["clip_value"] == args.grad_clip
+    assert train["clip_value"] == args.grad_clip / args.update_epochs  # the same bound on MMSA's summed gradient
     assert (train["grad_accum"], train["patience"], train["loss"]) == (args.update_epochs, args.early_stop, "mse")
     assert train["weight_decay"] == 0.0  # MMSA's trainer does not pass its config's weight decay to Adam
     assert model["text_encoder"] is None and not model["pack_with_own_lengths"]
