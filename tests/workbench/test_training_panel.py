@@ -127,3 +127,8 @@ def test_undefined_metrics_are_gaps_not_nan(trained) -> None:
     y = synced_traces(trained.metric_figure)[0]["y"]
     assert np.isnan(y[0])
     assert y[1] == pytest.approx(history.loc[1, "valid_Corr"])
+
+
+def test_the_backbone_menu_lists_all_six_backbones(dataset) -> None:
+    panel = training_panel(dataset, backbone="tfn", mixer="none")
+    assert set(panel.backbone_choice.options) == {"tfn", "lmf", "mult", "misa", "almt", "glomo"}
