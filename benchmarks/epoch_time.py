@@ -13,6 +13,10 @@ pass its Python with ``--mmsa-python``. Example (a quarter of MOSI's samples):
     .venv/bin/python benchmarks/epoch_time.py --mmsa-python /path/to/mmsa-venv/bin/python \\
         --models tfn lmf --epochs 4 --rounds 2 --threads 1
 
+MulT and MISA read the sequences (no time-averaging). MISA fine-tunes BERT on both sides: a local
+folder given with ``--bert``, by default a randomly initialised one of bert-base-uncased's shape
+(the script writes it), so both sides fine-tune the same 110 M-parameter encoder.
+
 Fairness notes: msmix's loader averages audio and vision over valid frames once at load time
 (MMSA's ``need_normalized`` also averages once, at load); neither side writes checkpoints unless
 ``--checkpoints`` is given to msmix (MMSA writes one whenever validation improves, which the MMSA
@@ -49,25 +53,44 @@ def make_data(path: Path, mmsa_python: str) -> None:
     )
 
 
-def mmsa_epoch_seconds(mmsa_python: str, data: Path, model: str, epochs: int, threads: int) -> dict:
+def write_random_bert(path: Path) -> None:
+    """A randomly initialised BERT of bert-base-uncased's shape (12 layers, 768 wide) with a vocab.txt.
+
+    MISA fine-tunes bert-base-uncased, which cannot be downloaded here; timing needs its shape, not
+    its weights. MMSA's MISA also loads the tokenizer, hence the vocabulary file.
+    """
+    from transformers import BertConfig, BertModel
+
+    BertModel(BertConfig()).save_pretrained(path)
+    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    words = special + [f"w{i}" for i in range(BertConfig().vocab_size - len(special))]
+    (path / "vocab.txt").write_text("\n".join(words) + "\n")
+
+
+def mmsa_epoch_seconds(mmsa_python: str, data: Path, model: str, epochs: int, threads: int, bert: Path | None) -> dict:
+    extra = ["--bert", str(bert)] if bert is not None and model == "misa" else []
     out = subprocess.run(
         [mmsa_python, str(HERE / "mmsa_epoch.py"), "--data", str(data), "--model", model,
-         "--epochs", str(epochs), "--threads", str(threads)],
+         "--epochs", str(epochs), "--threads", str(threads), *extra],
         check=True, capture_output=True, text=True,
     ).stdout
     rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     return rows[-1]
 
 
-def msmix_epoch_seconds(data: Path, model: str, epochs: int, threads: int, checkpoints: bool, reuse_memory: bool) -> dict:
+def msmix_epoch_seconds(
+    data: Path, model: str, epochs: int, threads: int, checkpoints: bool, reuse_memory: bool, bert: Path | None
+) -> dict:
     """Run the msmix half in a fresh process, so neither side inherits the other's allocator state."""
+    overrides = {"text_encoder": str(bert)} if bert is not None and model == "misa" else {}
     code = f"""
 import json, statistics, tempfile, torch
 torch.set_num_threads({threads})
 import msmix.data, msmix.mixing, msmix.models
 from msmix.train import Trainer, TrainConfig
-ds = msmix.data.load({str(data)!r}, time_average=True)
-model = msmix.models.create({model!r}, ds.spec)
+averaged = msmix.models.backbone_class({model!r}).needs_time_average
+ds = msmix.data.load({str(data)!r}, time_average=averaged)
+model = msmix.models.create({model!r}, ds.spec, **{overrides!r})
 mixer = msmix.mixing.create("none", model.latent_dims, ds.spec.label_range)
 config = TrainConfig.for_backbone({model!r}, "mosi", max_epochs={epochs}, patience={epochs + 1},
                                   device="cpu", reuse_cpu_memory={reuse_memory})
@@ -93,11 +116,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--checkpoints", action="store_true", help="msmix writes its per-epoch checkpoints")
     parser.add_argument("--no-reuse-memory", action="store_true")
+    parser.add_argument("--bert", type=Path, help="local BERT folder MISA fine-tunes on both sides (made, random, if absent)")
     args = parser.parse_args(argv)
 
     data = args.data or Path(tempfile.gettempdir()) / "msmix_mosi_quarter.pkl"
     if not data.exists():
         make_data(data, args.mmsa_python)
+    bert = args.bert or Path(tempfile.gettempdir()) / "msmix_random_bert_base"
+    if "misa" in args.models and not (bert / "config.json").exists():
+        write_random_bert(bert)
 
     print(f"# {datetime.date.today()}  {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"{args.threads} torch thread(s), load average {os.getloadavg()[0]:.1f} at start")
@@ -107,8 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         mmsa, ours = [], []
         for _ in range(args.rounds):
             started = time.perf_counter()
-            m = mmsa_epoch_seconds(args.mmsa_python, data, model, args.epochs, args.threads)
-            o = msmix_epoch_seconds(data, model, args.epochs, args.threads, args.checkpoints, not args.no_reuse_memory)
+            m = mmsa_epoch_seconds(args.mmsa_python, data, model, args.epochs, args.threads, bert)
+            o = msmix_epoch_seconds(data, model, args.epochs, args.threads, args.checkpoints, not args.no_reuse_memory, bert)
             mmsa.append(m["seconds_per_epoch"])
             ours.append(o["seconds_per_epoch"])
             print(f"#   {model}: MMSA {m['seconds_per_epoch']:.3f} s, msmix {o['seconds_per_epoch']:.3f} s "

@@ -10,8 +10,12 @@ Set-up (once, outside the repository; Python 3.11 takes the CPU torch wheel alre
     /path/to/mmsa-venv/bin/pip install torch==2.13.0
     /path/to/mmsa-venv/bin/pip install MMSA==2.2.1
 
-Importing MMSA also imports transformers (pulled in by the wheel), but TFN and LMF build no BERT,
-so nothing is downloaded.
+Importing MMSA also imports transformers (pulled in by the wheel). TFN, LMF and MulT build no
+BERT; MISA always fine-tunes one, read from ``--bert`` (a local folder: nothing is downloaded).
+
+torch 2.13 no longer accepts the ``verbose`` argument MMSA's MulT trainer passes to
+``ReduceLROnPlateau``; the script hands that trainer a ``ReduceLROnPlateau`` that drops it (it only
+printed learning-rate changes), so MMSA's MulT runs unchanged otherwise.
 
 Run:
 
@@ -117,6 +121,21 @@ class _EpochsDone(Exception):
     """Raised from inside ``do_train`` once enough epochs are timed."""
 
 
+def _accept_removed_verbose_argument() -> None:
+    """Let MMSA's MulT trainer build its ReduceLROnPlateau on a torch that removed ``verbose``."""
+    import importlib
+
+    import torch
+
+    mult_trainer = importlib.import_module("MMSA.trains.singleTask.MULT")  # the module, not its class
+
+    class ReduceLROnPlateau(torch.optim.lr_scheduler.ReduceLROnPlateau):
+        def __init__(self, *args: Any, verbose: bool = False, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+
+    mult_trainer.ReduceLROnPlateau = ReduceLROnPlateau
+
+
 def time_mmsa_epochs(model_name: str, data: Path, opts: argparse.Namespace) -> dict[str, Any]:
     """Run MMSA's own loader and trainer for ``opts.epochs`` epochs; return the timings."""
     import torch
@@ -142,6 +161,11 @@ def time_mmsa_epochs(model_name: str, data: Path, opts: argparse.Namespace) -> d
         )
         if opts.batch_size:
             args.batch_size = opts.batch_size
+        if model_name == "misa":
+            if opts.bert is None:
+                raise SystemExit("misa fine-tunes BERT: give --bert FOLDER (a local transformers BERT with vocab.txt)")
+            args.pretrained = str(opts.bert)
+        _accept_removed_verbose_argument()
         setup_seed(opts.seed)
         started = time.perf_counter()
         loaders = MMDataLoader(args, opts.num_workers)
@@ -215,7 +239,8 @@ def profile_epoch(trainer: Any, model: Any, loaders: dict[str, Any], top: int) -
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, help="MMSA-format MOSI pickle (unaligned_50 layout)")
-    p.add_argument("--model", nargs="+", choices=("tfn", "lmf"), default=["tfn", "lmf"])
+    p.add_argument("--model", nargs="+", choices=("tfn", "lmf", "mult", "misa"), default=["tfn", "lmf"])
+    p.add_argument("--bert", type=Path, help="local BERT folder MISA fine-tunes (MMSA's `pretrained`)")
     p.add_argument("--epochs", type=int, default=5, help="epochs to time, the first one excluded from the median")
     p.add_argument("--batch-size", type=int, default=None, help="default: the published MOSI config's")
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch intra-op threads")

@@ -1,6 +1,7 @@
 """Every backbone trains with its published settings on files of the real MOSI, MOSEI and CH-SIMS
 shapes (aligned and unaligned, a few samples of random values), with MS-Mix, and with every mixer on
-MOSI's aligned shapes: one epoch through ``msmix.train.run``, ending in finite test metrics."""
+MOSI's aligned shapes and on the synthetic demo set: one epoch through ``msmix.train.run``, ending in
+finite test metrics."""
 
 from __future__ import annotations
 
@@ -51,3 +52,10 @@ def test_each_backbone_trains_with_msmix_on_real_shapes(real_shape_files, backbo
 def test_each_backbone_trains_with_every_mixer(real_shape_files, backbone: str, mixer: str) -> None:
     row = one_epoch(real_shape_files[("mosi", "aligned")], backbone, mixer)
     assert_finite_metrics(row, f"{backbone} with {mixer}")
+
+
+@pytest.mark.parametrize("backbone", backbones())
+@pytest.mark.parametrize("mixer", mixers())
+def test_each_backbone_trains_with_every_mixer_on_the_demo_data(backbone: str, mixer: str) -> None:
+    spec = RunSpec(data="toy", backbone=backbone, mixer=mixer, seed=0, train={"max_epochs": 1})
+    assert_finite_metrics(run(spec, progress=False), f"{backbone} with {mixer} on the demo data")

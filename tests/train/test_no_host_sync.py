@@ -2,8 +2,9 @@
 
 On a GPU each ``.item()``, ``float(t)``, ``int(t)`` or ``bool(t)`` (an ``if`` on a tensor) makes
 the host wait for every queued kernel. Here, on the CPU, those four are made to raise while a
-training epoch of every mixer runs (forward, mixing, objective, backward, clipping, optimiser step);
-the epoch's loss sums are read only after it.
+training epoch of every mixer, and of every backbone with MS-Mix, runs (forward, mixing, objective,
+backward, clipping, optimiser step); the epoch's loss sums are read only after it. (Copies such as
+``.cpu()`` are not caught here: MISA's packed LSTMs copy their lengths to the host once per step.)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 import torch
 
 import msmix.mixing
+import msmix.models
 from msmix.testing import tiny_dataset
 from msmix.train import RunSpec, assemble, resolve
 
@@ -60,6 +62,16 @@ def test_a_training_epoch_reads_no_tensor_on_the_host(mixer: str, clip: str | No
     spec = RunSpec(data="tiny", backbone="_tiny", mixer=mixer, seed=3, train=train)
     trainer = assemble(resolve(spec, data.spec), data, progress=False)
     trainer.state.generators["mix"].manual_seed(5)
+    with no_host_sync():
+        sums = trainer._train_epoch(1)
+    assert sums is not None and torch.isfinite(sums).all()
+
+
+@pytest.mark.parametrize("backbone", msmix.models.available())
+def test_a_training_epoch_of_every_backbone_reads_no_tensor_on_the_host(backbone: str, one_thread: None) -> None:
+    data = tiny_dataset(n=24, seed=2, sequence="vision")
+    spec = RunSpec(data="tiny", backbone=backbone, mixer="msmix", seed=3, train={"max_epochs": 1, "batch_size": 8})
+    trainer = assemble(resolve(spec, data.spec), data, progress=False)
     with no_host_sync():
         sums = trainer._train_epoch(1)
     assert sums is not None and torch.isfinite(sums).all()
