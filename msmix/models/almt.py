@@ -22,9 +22,9 @@ Deviations (the modules hold the reference's parameters one to one, so its weigh
 and, with ``mask_padding=False``, give its outputs):
 
 - Padding: the reference lets padding frames (and BERT's states at padding tokens) take part in the
-  projection transformers as keys. Here they are masked out (``mask_padding=True``, the default, so
-  that a sample's latent does not depend on how far it was padded); ``mask_padding=False`` is the
-  reference's behaviour, for parity checks.
+  projection transformers as keys, so a sample's latent depends on how far it was padded. That
+  changes results, so the default (``mask_padding=False``) keeps the reference's behaviour;
+  ``mask_padding=True`` is the fix: padding frames are masked out of those attentions.
 - Text: by default the data set's precomputed 768-d BERT features replace the reference's BERT
   output. ``text_encoder`` (a local transformers folder or cached name; the reference fine-tunes
   ``bert-base-uncased``, ``bert-base-chinese`` on CH-SIMS) runs it on ``batch.text_bert`` instead,
@@ -86,7 +86,7 @@ _MODEL = {
     "text_heads": 8, "text_mlp_dim": 128,
     "ahl_depth": 3, "ahl_heads": 8, "ahl_head_dim": 16,
     "fusion_depth": 2, "fusion_heads": 8, "fusion_mlp_dim": 128,
-    "dropout": 0.0, "hyper_init_std": 1e-4, "mask_padding": True, "text_encoder": None, "finetune_text_encoder": True,
+    "dropout": 0.0, "hyper_init_std": 1e-4, "mask_padding": False, "text_encoder": None, "finetune_text_encoder": True,
 }
 _TRAIN = {
     "optimizer": "adamw", "lr": 1e-4, "weight_decay": 1e-4, "batch_size": 64, "loss": "mse",
@@ -119,7 +119,7 @@ class ALMTConfig:
         fusion_depth, fusion_heads, fusion_mlp_dim: the cross-modality fusion transformer.
         dropout: dropout inside every transformer and hyper-modality layer.
         hyper_init_std: the hyper-modality tokens start at ones plus noise of this size (0: the reference).
-        mask_padding: keep padding frames out of the projection transformers (False: the reference).
+        mask_padding: keep padding frames out of the projection transformers (False, the default: the reference).
         text_encoder: a local transformers model run on ``batch.text_bert`` (None: the data set's
             precomputed text features).
         finetune_text_encoder: train the text encoder with the model.
@@ -141,7 +141,7 @@ class ALMTConfig:
     fusion_mlp_dim: int
     dropout: float = 0.0
     hyper_init_std: float = 1e-4
-    mask_padding: bool = True
+    mask_padding: bool = False
     text_encoder: str | None = None
     finetune_text_encoder: bool = True
 

@@ -51,12 +51,14 @@ vision 47-d, runs BERT itself, and has no CH-SIMS setting):
 
 Deviations from the reference, and its quirks (the default and why):
 
-- Padding (``mask_padding``, default True): every attention, max pool and the Conv1d inputs ignore
-  padding frames (padding is zeroed before the Conv1d, as at a sequence end). The reference reads
-  every padded frame everywhere; ``mask_padding=False`` does so too, for parity.
-- Positions: the reference's sinusoidal embedding zeroes a frame's position where its first
-  feature is exactly 0 (fairseq's padding rule); here every frame gets its position (1, 2, ...).
-  Real frames are practically never exactly 0 there, and padding is masked.
+- Padding (``mask_padding``, default False, as the reference): the reference reads every padded
+  frame everywhere (attention keys, max pools, the Conv1d), so a prediction depends on how far its
+  sample was padded. That changes results, so the default keeps it; ``mask_padding=True`` is the
+  fix: every attention, max pool and the Conv1d inputs ignore padding frames (padding is zeroed
+  before the Conv1d, as at a sequence end).
+- Positions: as the reference's sinusoidal embedding (fairseq's padding rule), a frame whose first
+  projected feature is exactly 0 (padding away from valid frames) gets no position; with
+  ``mask_padding`` every frame gets its position (1, 2, ...), padding being masked anyway.
 - The MoE combines expert outputs as ``log(sum_i g_i exp(E_i(x)))`` over the top-k experts (the
   reference's dispatcher treats expert outputs as log-values); here computed as a logsumexp with
   ``log_softmax`` gate weights, equal wherever the reference's float32 ``exp`` neither over- nor
@@ -100,7 +102,7 @@ _MODEL = {
     "hidden": 48, "layers": 4, "heads": 16, "granularities": 3, "experts": 3, "top_k": 2,
     "moe_weight": 1e-2, "attn_dropout": 0.5, "relu_dropout": 0.3, "res_dropout": 0.3,
     "embed_dropout": 0.2, "fusion_layers": 2, "fusion_ff": 2048, "fusion_dropout": 0.1,
-    "weighting_dropout": 0.3, "mask_padding": True, "text_encoder": None, "finetune_text_encoder": True,
+    "weighting_dropout": 0.3, "mask_padding": False, "text_encoder": None, "finetune_text_encoder": True,
 }
 _TRAIN = {"optimizer": "adamw", "weight_decay": 1e-4, "loss": "l1", "patience": 10, "scheduler": None}
 
@@ -133,7 +135,7 @@ class GLoMoConfig:
         attn_dropout, relu_dropout, res_dropout, embed_dropout: the encoders' dropouts.
         fusion_layers, fusion_ff, fusion_dropout: the fusion transformer (torch's post-norm layer).
         weighting_dropout: dropout inside the two modality attentions.
-        mask_padding: ignore padding frames (False: read them, as the reference does).
+        mask_padding: ignore padding frames (False, the default: read them, as the reference does).
         text_encoder: a local transformers model run on ``text_bert`` (None: precomputed features).
         finetune_text_encoder: train that text encoder with the rest.
     """
@@ -242,8 +244,11 @@ class SequenceEncoder(nn.Module):
         self.norm = nn.LayerNorm(c.hidden)
 
     def forward(self, x: Tensor, valid: Tensor | None) -> Tensor:
-        h = conv_frames(self.conv, x, valid) * math.sqrt(self.d)
-        h = h + sinusoid_positions(h.shape[1], self.d, h.device).to(h.dtype)
+        h = conv_frames(self.conv, x, valid)
+        positions = sinusoid_positions(h.shape[1], self.d, h.device).to(h.dtype)
+        if valid is None:  # the reference's rule: no position where the first projected feature is 0
+            positions = positions * (h[..., :1] != 0).to(h.dtype)
+        h = h * math.sqrt(self.d) + positions
         h = F.dropout(h, self.embed_dropout, self.training)
         for layer in self.layers:
             h = layer(h, valid)

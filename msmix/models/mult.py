@@ -17,16 +17,15 @@ fused kernels keep no attention map for the backward pass (MMSA materialises eve
 exception is attention dropout on a CPU, where SDPA itself falls back to written-out attention;
 ``dropped_attention`` writes it out with a cheaper keep mask (same distribution as MMSA's dropout).
 
-Padding (``mask_padding``, default True). MMSA ignores padding: padded frames are attended to and
-its "last time step" is the last padded frame of every shorter sequence. By default padded frames
-take part in no attention, the last step is each sequence's last valid one, and padded values
-change nothing. The conv latents keep a window as valid when it covers only valid frames, or, for a
-sequence shorter than the kernel, when it covers all of them (padding then enters that window as
-zeros, which is what MMSA's zero padding gives); other windows are set to zero. ``mask_padding=False``
-reproduces MMSA exactly (all frames count, masks are ignored and ``encode`` returns none), for
-parity. Masking is the default because padding is an artefact of batching: a prediction should
-not depend on how far its sample was padded, nor be read off a padding frame. Both modes agree
-whenever no sequence is padded.
+Padding (``mask_padding``, default False, as MMSA). MMSA ignores padding: padded frames are
+attended to and its "last time step" is the last padded frame of every shorter sequence, so a
+prediction depends on how far its sample was padded. That changes results, so the default keeps it
+(``encode`` then returns no masks). ``mask_padding=True`` is the fix: padded frames take part in no
+attention, the last step is each sequence's last valid one, and padded values change nothing. The
+conv latents then keep a window as valid when it covers only valid frames, or, for a sequence
+shorter than the kernel, when it covers all of them (padding then enters that window as zeros,
+which is what MMSA's zero padding gives); other windows are set to zero. Both modes agree whenever
+no sequence is padded.
 
 Reference details reproduced (defaults follow MMSA 2.2.1):
 
@@ -94,7 +93,7 @@ def _model(d: int, heads: int, levels: int, memory: int, kernels: tuple[int, int
         "text_kernel": kernels[0], "audio_kernel": kernels[1], "vision_kernel": kernels[2],
         "attn_dropout": attn[0], "attn_dropout_audio": attn[1], "attn_dropout_vision": attn[2],
         "relu_dropout": relu, "res_dropout": res, "embed_dropout": embed, "output_dropout": output,
-        "text_dropout": text, "future_mask": True, "position_embedding": False, "mask_padding": True,
+        "text_dropout": text, "future_mask": True, "position_embedding": False, "mask_padding": False,
         "text_encoder": None, "finetune_text_encoder": True,
     }
 
@@ -145,7 +144,7 @@ class MulTConfig:
         text_dropout: dropout on the text features before their projection.
         future_mask: MMSA's ``attn_mask``: query i attends to keys up to ``i + |S - L|``.
         position_embedding: add sinusoidal position embeddings (MMSA: off; original MulT: on).
-        mask_padding: ignore padded frames (False: MMSA's behaviour, for parity).
+        mask_padding: ignore padded frames (False, the default: MMSA's behaviour).
         text_encoder: a local transformers model run on ``text_bert`` tokens; None reads text features.
         finetune_text_encoder: train that encoder with the rest.
     """

@@ -86,7 +86,7 @@ def test_token_latents_and_a_real_sized_forward() -> None:
 
 
 def test_padding_frames_change_nothing_when_masked() -> None:
-    model = tiny().eval()
+    model = tiny(mask_padding=True).eval()
     spec = backbone_spec(dims=TINY_DIMS)
     clean = backbone_batch(5, seed=1, spec=spec, with_text_lengths=True)
     noisy = backbone_batch(5, seed=1, spec=spec, with_text_lengths=True, pad_value=7.0)
@@ -193,7 +193,7 @@ def test_tiny_bert_text_encoder_runs_and_learns(tmp_path) -> None:
     spec = backbone_spec(dims=TINY_DIMS)
     batch = backbone_batch(6, seed=5, spec=spec, with_text_bert=True)
     torch.manual_seed(0)
-    model = create("almt", spec, text_encoder=bert, **TINY)
+    model = create("almt", spec, text_encoder=bert, mask_padding=True, **TINY)
     assert model.projectors["text"].linear.in_features == 32
     model.eval()
     before = model(batch).pred

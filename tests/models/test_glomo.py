@@ -248,7 +248,7 @@ def test_text_encoder_reads_two_layers_of_text_bert(tmp_path) -> None:
     spec = backbone_spec("mosi")
     batch = backbone_batch(4, seed=6, spec=spec, with_text_bert=True)
     torch.manual_seed(0)
-    model = create("glomo", spec, text_encoder=folder, **TINY).train()
+    model = create("glomo", spec, text_encoder=folder, mask_padding=True, **TINY).train()
     assert model.text_global.in_features == 32
     out = model(batch)
     (out.pred.sum() + out.aux_losses["moe_balance"]).backward()
@@ -259,3 +259,30 @@ def test_text_encoder_reads_two_layers_of_text_bert(tmp_path) -> None:
     torch.testing.assert_close(model(batch).pred, model(batch.__class__(**{**batch.__dict__, "text_bert": ids})).pred)
     frozen = create("glomo", spec, text_encoder=folder, finetune_text_encoder=False, **TINY)
     assert not any(p.requires_grad for p in frozen.text_encoder.parameters())
+
+
+def reference_positions(first_feature: torch.Tensor, dim: int) -> torch.Tensor:
+    """fairseq's rule, as the reference's encoder applies it, in float64: frame t is position t + 1
+    unless its first feature is exactly 0 (padding index 0, whose embedding is zero); the table holds
+    sin(p * f_i) then cos(p * f_i), f_i = 10000^(-i / (dim / 2 - 1))."""
+    half = dim // 2
+    freq = torch.tensor([10000.0 ** (-i / (half - 1)) for i in range(half)], dtype=torch.float64)
+    steps = torch.arange(1, first_feature.shape[1] + 1, dtype=torch.float64)
+    table = torch.cat([torch.sin(steps[:, None] * freq), torch.cos(steps[:, None] * freq)], dim=1)
+    return table * (first_feature != 0).unsqueeze(-1).double()
+
+
+def test_the_default_reads_padding_and_gives_padded_frames_positions_as_the_reference() -> None:
+    model = tiny()
+    encoder = model.audio_encoder.eval()
+    encoder.layers = torch.nn.ModuleList()  # leave the embedding: conv * sqrt(d) + positions, then LayerNorm
+    x = torch.randn(3, 12, 5)
+    x[1, 7:] = 0.0  # padding: the conv's window reaches valid frames at 7 only
+    x[2, 2:] = 0.0
+    conv = encoder.conv(x.transpose(1, 2)).transpose(1, 2)
+    assert (conv[1, 8:] == 0).all() and (conv[1, 7] != 0).any()
+    expected = torch.nn.functional.layer_norm(
+        conv.double() * math.sqrt(encoder.d) + reference_positions(conv[..., 0], encoder.d), (encoder.d,),
+        encoder.norm.weight.double(), encoder.norm.bias.double(),
+    )
+    torch.testing.assert_close(encoder(x, None).double(), expected, rtol=1e-5, atol=1e-5)

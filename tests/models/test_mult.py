@@ -24,7 +24,8 @@ DIMS = {
 PUBLISHED_MILLIONS = {"mosi": 2.57, "mosei": 0.98, "sims": 1.87}
 MMSA_TOL = {"rtol": 1e-7, "atol": 1e-7}
 """Float64 tolerance: MMSA computes its attention softmax in float32 whatever the model's dtype."""
-TINY = {"d_model": 8, "heads": 2, "levels": 2, "memory_levels": 2}
+TINY = {"d_model": 8, "heads": 2, "levels": 2, "memory_levels": 2, "mask_padding": True}
+"""A small MulT in mask mode (the fix; MMSA's reading of padding is the default and is checked on shared weights)."""
 TINY_DIMS = {"text": 12, "audio": 5, "vision": 6}
 
 
@@ -99,7 +100,7 @@ def test_recipes_follow_mmsa_config() -> None:
             "text_encoder": None,
         }
         assert {k: model[k] for k in expected_model} == expected_model, kind
-        assert c.use_bert is False and model["position_embedding"] is False and model["mask_padding"] is True
+        assert c.use_bert is False and model["position_embedding"] is False and model["mask_padding"] is False
         expected_train = {
             "batch_size": c.batch_size, "lr": c.learning_rate, "patience": c.early_stop,
             "grad_accum": c.update_epochs, "clip_value": c.grad_clip / c.update_epochs,
@@ -232,8 +233,11 @@ def test_parity_mode_reads_padding() -> None:
 
 
 def test_shapes_and_masks() -> None:
-    model = create("mult", backbone_spec("mosi", dims=DIMS["mosi"])).eval()
-    batch = backbone_batch(3, spec=backbone_spec("mosi", dims=DIMS["mosi"]))
+    spec = backbone_spec("mosi", dims=DIMS["mosi"])
+    batch = backbone_batch(3, spec=spec)
+    faithful = create("mult", spec).eval().encode(batch)
+    assert all(mask is None for mask in faithful.masks.values())  # MMSA's default reads every frame
+    model = create("mult", spec, mask_padding=True).eval()
     enc = model.encode(batch)
     assert {m: tuple(z.shape) for m, z in enc.latents.items()} == {
         "text": (3, 4, 50), "audio": (3, 16, 50), "vision": (3, 16, 50)
@@ -271,8 +275,8 @@ def test_text_encoder_reads_tokens(tmp_path) -> None:
     enc = model.encode(batch)
     assert enc.masks["text"] is not None
     model.fuse(enc.latents, enc.masks).pred.sum().backward()
-    silent = [n for n, p in model.text_encoder.named_parameters() if p.grad is None and "pooler" not in n]
-    assert not silent  # the pooler is not part of the last hidden states
+    silent = [n for n, p in model.text_encoder.named_parameters() if p.grad is None]
+    assert not silent
 
 
 def test_settings_are_checked() -> None:
