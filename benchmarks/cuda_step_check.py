@@ -1,6 +1,7 @@
 """Does a training epoch run on a CUDA device without host synchronisation, and how long does it take?
 
-For every backbone and mixer, on the demo data (MOSI's shapes), one warm-up epoch, then one epoch
+For every backbone and mixer, on the demo data (MOSI's shapes; time-averaged audio and vision for
+TFN and LMF, sequences for the others), one warm-up epoch, then one epoch
 under ``torch.cuda.set_sync_debug_mode("warn")``: every operation that makes the host wait for the
 device (``.item()``, ``nonzero``, a copy from pageable memory, ...) warns, and the msmix line that
 called it is reported with its count. The timed epoch is the watched one (training batches only,
@@ -27,6 +28,7 @@ import torch
 
 import msmix.data
 import msmix.mixing
+import msmix.models
 from msmix.train import RunSpec, assemble, resolve
 
 
@@ -71,7 +73,7 @@ def epoch(backbone: str, mixer: str, data: msmix.data.Dataset, device: str) -> d
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backbones", nargs="*", default=["tfn", "lmf"])
+    parser.add_argument("--backbones", nargs="*", default=msmix.models.available())
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -79,8 +81,13 @@ def main(argv: list[str] | None = None) -> int:
         _, seen, _ = watched(lambda: torch.ones(3, device="cuda").sum().item(), cuda=True)
         assert sum(seen.values()) >= 1, "the synchronisation watch did not see a deliberate .item()"
         print(f"the watch sees a deliberate .item(): {dict(seen)}")
-    data = msmix.data.load("toy", time_average=True)
-    rows = [epoch(b, m, data, device) for b in args.backbones for m in msmix.mixing.available()]
+    averaged, sequences = msmix.data.load("toy", time_average=True), msmix.data.load("toy")
+    rows = [
+        epoch(b, m, averaged if msmix.models.backbone_class(b).needs_time_average else sequences, device)
+        for b in args.backbones
+        for m in msmix.mixing.available()
+    ]
+    data = averaged
     name = torch.cuda.get_device_name() if device == "cuda" else platform.processor() or platform.machine()
     print(f"{name}, torch {torch.__version__}, {time.strftime('%Y-%m-%d')}; demo data, {len(data.train)} training samples\n")
     print("| backbone | mixer | no host sync | epoch s | synchronising lines (count) |\n| --- | --- | --- | --- | --- |")
