@@ -65,7 +65,7 @@ Non-BERT parameters: 2,603,649 (MOSI), 3,223,041 (MOSEI), 3,232,897 (CH-SIMS), a
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -76,7 +76,7 @@ from msmix.data.spec import DataSpec
 from msmix.models.attention import masked_attention, merge_heads, sequence_masks, split_heads
 from msmix.models.base import Backbone, Encoded, FuseOutput, register_backbone
 from msmix.models.recipes import check_bool, check_dropout, check_int, pick_recipe
-from msmix.models.text_encoder import PretrainedTextEncoder, token_inputs
+from msmix.models.text_encoder import PretrainedTextEncoder, token_inputs, token_mask
 
 MODALITY_ORDER = ("text", "audio", "vision")
 
@@ -330,7 +330,7 @@ class ALMT(Backbone):
             tokens = token_inputs(batch, "ALMT")
             inputs["text"] = self.text_encoder(tokens)
             if self.config.mask_padding:
-                masks["text"] = tokens[:, 1] > 0
+                masks["text"] = token_mask(tokens)
         latents = {m: self.projectors[m](inputs[m], masks[m]) for m in MODALITY_ORDER}
         return Encoded(latents=latents, masks={m: None for m in MODALITY_ORDER})
 
@@ -350,6 +350,3 @@ class ALMT(Backbone):
         for i, layer in enumerate(self.fusion_layers):  # after the last layer only the CLS row is read
             target = layer(target[:, :1] if i == last else target, source)
         return FuseOutput(pred=self.head(target[:, 0]))
-
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in asdict(self.config).items())

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from msmix.data.batch import Batch
+from msmix.models.text_encoder import token_mask
 
 
 def split_heads(x: Tensor, heads: int) -> Tensor:
@@ -74,5 +75,5 @@ def sequence_masks(batch: Batch) -> dict[str, Tensor | None]:
     masks = batch.masks()
     tokens = batch.text_bert
     if masks["text"] is None and tokens is not None and tokens.shape[2] == batch.text.shape[1]:
-        masks["text"] = tokens[:, 1] > 0
+        masks["text"] = token_mask(tokens)
     return masks

@@ -9,7 +9,7 @@ A backbone is split in two so that any Mixer can work between the halves:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any, ClassVar
 
 from torch import Tensor, nn
@@ -62,6 +62,13 @@ class Backbone(nn.Module):
     def forward(self, batch: Batch) -> FuseOutput:
         enc = self.encode(batch)
         return self.fuse(enc.latents, enc.masks)
+
+    def extra_repr(self) -> str:
+        """The settings, ``name=value`` each, so ``print(model)`` shows what it was built with."""
+        config = getattr(self, "config", None)
+        if not is_dataclass(config):
+            return ""
+        return ", ".join(f"{k}={v}" for k, v in asdict(config).items())
 
     @property
     def masks_padding(self) -> bool:

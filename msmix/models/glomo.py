@@ -82,7 +82,7 @@ Deviations from the reference, and its quirks (the default and why):
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -93,8 +93,9 @@ from msmix.data.batch import Batch
 from msmix.data.spec import DataSpec
 from msmix.models.attention import masked_attention, merge_heads, sequence_masks, split_heads
 from msmix.models.base import Backbone, Encoded, FuseOutput, register_backbone
+from msmix.models.positions import sinusoid, step_positions
 from msmix.models.recipes import check_bool, check_dropout, check_int, pick_recipe
-from msmix.models.text_encoder import PretrainedTextEncoder, token_inputs
+from msmix.models.text_encoder import PretrainedTextEncoder, token_inputs, token_mask
 
 MODS = ("text", "audio", "vision")
 
@@ -194,16 +195,6 @@ def segment_max(x: Tensor, valid: Tensor, segments: int) -> Tensor:
     return torch.where(member.any(dim=2, keepdim=True), pooled, torch.zeros_like(pooled))
 
 
-def sinusoid_positions(length: int, dim: int, device: torch.device) -> Tensor:
-    """(length, dim) tensor2tensor-style embeddings of positions 1..length: sines then cosines."""
-    half = dim // 2
-    rate = math.log(10000.0) / (half - 1)
-    freq = torch.exp(torch.arange(half, dtype=torch.float32, device=device) * -rate)
-    angle = torch.arange(1, length + 1, dtype=torch.float32, device=device).unsqueeze(1) * freq
-    table = torch.cat([torch.sin(angle), torch.cos(angle)], dim=1)
-    return F.pad(table, (0, dim % 2))
-
-
 class PreNormLayer(nn.Module):
     """Pre-norm self-attention + ReLU feed-forward (4d) block with residual dropout, masked keys."""
 
@@ -245,10 +236,10 @@ class SequenceEncoder(nn.Module):
 
     def forward(self, x: Tensor, valid: Tensor | None) -> Tensor:
         h = conv_frames(self.conv, x, valid)
-        positions = sinusoid_positions(h.shape[1], self.d, h.device).to(h.dtype)
-        if valid is None:  # the reference's rule: no position where the first projected feature is 0
-            positions = positions * (h[..., :1] != 0).to(h.dtype)
-        h = h * math.sqrt(self.d) + positions
+        # masked: every frame numbered (padding is masked anyway); else the reference's rule, where a
+        # frame whose first projected feature is 0 gets no position
+        positions = step_positions(h, None, from_mask=valid is not None)
+        h = h * math.sqrt(self.d) + sinusoid(positions, self.d).to(h.dtype)
         h = F.dropout(h, self.embed_dropout, self.training)
         for layer in self.layers:
             h = layer(h, valid)
@@ -400,7 +391,7 @@ class GLoMo(Backbone):
             return x[:, 0], x, valid
         tokens = token_inputs(batch, "GLoMo")
         *_, before, last = self.text_encoder.hidden_states(tokens)
-        valid = self._valid(last, tokens[:, 1] > 0)
+        valid = self._valid(last, token_mask(tokens))
         return last[:, 0], *stack_valid_frames(last, before, valid)
 
     def encode(self, batch: Batch) -> Encoded:
@@ -434,9 +425,6 @@ class GLoMo(Backbone):
         weighted = torch.einsum("bmd,bm->bd", pairs, weights)
         pred = self.head(torch.cat([merged, weighted], dim=1))
         return FuseOutput(pred=pred, aux_losses={"moe_balance": self.config.moe_weight * sum(balance)})
-
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in asdict(self.config).items())
 
 
 def stack_valid_frames(first: Tensor, second: Tensor, valid: Tensor) -> tuple[Tensor, Tensor]:

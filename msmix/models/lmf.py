@@ -15,7 +15,7 @@ gives the optimiser the factor learning rate.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -124,6 +124,3 @@ class LMF(Backbone):
         product = project_with_one(audio, f["audio"]) * project_with_one(vision, f["vision"])
         product = product * project_with_one(text, f["text"])
         return FuseOutput(pred=torch.addmm(self.fusion_bias, product, self.fusion_weights.t()))
-
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in asdict(self.config).items())

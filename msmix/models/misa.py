@@ -55,7 +55,7 @@ scale-free), as MulT's recipe does for its eight batches.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -69,7 +69,7 @@ from msmix.models.attention import masked_attention, masked_mean, merge_heads, s
 from msmix.models.base import Backbone, Encoded, FuseOutput, register_backbone
 from msmix.models.recipes import check_bool, check_dropout, check_int, pick_recipe
 from msmix.models.subnets import valid_frames_first, vector_latents
-from msmix.models.text_encoder import PretrainedTextEncoder, token_inputs
+from msmix.models.text_encoder import PretrainedTextEncoder, token_inputs, token_mask
 
 ORDER = ("text", "vision", "audio")
 """MMSA's modality order inside fusion (private t, v, a, then shared t, v, a)."""
@@ -273,7 +273,7 @@ class MISA(Backbone):
         masks = sequence_masks(batch)
         if self.text_encoder is not None:
             tokens = token_inputs(batch, "MISA")
-            text_valid: Tensor | None = tokens[:, 1] > 0
+            text_valid: Tensor | None = token_mask(tokens)
             states = self.text_encoder(tokens)
         else:
             text_valid, states = masks["text"], batch.text
@@ -319,6 +319,3 @@ class MISA(Backbone):
             "recon": c.recon_weight * recon,
         }
         return FuseOutput(pred=pred, aux_losses=aux)
-
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in asdict(self.config).items())

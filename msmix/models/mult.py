@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -78,8 +78,9 @@ from msmix.data.batch import Batch
 from msmix.data.spec import DataSpec
 from msmix.models.attention import masked_attention, merge_heads, sequence_masks, split_heads
 from msmix.models.base import Backbone, Encoded, FuseOutput, register_backbone
+from msmix.models.positions import sinusoid, step_positions
 from msmix.models.recipes import check_bool, check_dropout, check_int, pick_recipe
-from msmix.models.text_encoder import PretrainedTextEncoder, token_inputs
+from msmix.models.text_encoder import PretrainedTextEncoder, token_inputs, token_mask
 
 _SHORT = {"text": "l", "audio": "a", "vision": "v"}
 """MMSA's one-letter modality names (``proj_l``, ``trans_a_with_v``, ``trans_v_mem``)."""
@@ -312,28 +313,6 @@ class EncoderLayer(nn.Module):
         return x + F.dropout(h, self.res_dropout, self.training)
 
 
-def sinusoid(positions: Tensor, d: int) -> Tensor:
-    """fairseq's sinusoidal embedding (float32, as MMSA computes its table) of integer ``positions``;
-    position 0 is the padding index and embeds to zero."""
-    half = d // 2
-    steps = torch.arange(half, dtype=torch.float32, device=positions.device)
-    rates = torch.exp(steps * -(math.log(10000) / (half - 1)))
-    angles = positions.to(torch.float32).unsqueeze(-1) * rates
-    table = torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1)
-    if d % 2:
-        table = F.pad(table, (0, 1))
-    return table * (positions > 0).unsqueeze(-1).to(table.dtype)
-
-
-def step_positions(x: Tensor, valid: Tensor | None, from_mask: bool) -> Tensor:
-    """Position indices (B, T) of a sequence for the position embedding: valid frames numbered from 1
-    (``from_mask``), or MMSA's rule: ``t + 1`` where the first feature is non-zero, else 0."""
-    steps = torch.arange(1, x.shape[1] + 1, device=x.device)
-    if from_mask:
-        return steps.expand(x.shape[0], -1) if valid is None else valid.cumsum(1) * valid
-    return torch.where(x[..., 0] != 0, steps, torch.zeros_like(steps))
-
-
 class TransformerStack(nn.Module):
     """MMSA's TransformerEncoder: scaled (and position-embedded) inputs with embedding dropout, the
     layers (cross-modal when given a source), a final LayerNorm."""
@@ -442,7 +421,7 @@ class MulT(Backbone):
         if self.text_encoder is not None:
             tokens = token_inputs(batch, "MulT")
             features["text"] = self.text_encoder(tokens)
-            masks["text"] = tokens[:, 1] > 0 if c.mask_padding else None
+            masks["text"] = token_mask(tokens) if c.mask_padding else None
         latents, latent_masks = {}, {}
         for m in MODALITIES:
             x, valid = features[m], masks[m]
@@ -495,9 +474,6 @@ class MulT(Backbone):
         fused = torch.cat(last, dim=-1)
         hidden = F.dropout(F.relu(self.residual_in(fused)), c.output_dropout, self.training)
         return FuseOutput(pred=self.output(self.residual_out(hidden) + fused))
-
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in asdict(self.config).items())
 
 
 def mmsa_state_dict(state: Mapping[str, Tensor]) -> dict[str, Tensor]:

@@ -49,6 +49,11 @@ def token_inputs(batch: Batch, owner: str) -> Tensor:
     return batch.text_bert
 
 
+def token_mask(tokens: Tensor) -> Tensor:
+    """(B, T) boolean mask of the real tokens of (B, 3, T) ``text_bert`` tokens (its attention-mask row)."""
+    return tokens[:, 1] > 0
+
+
 class PretrainedTextEncoder(nn.Module):
     """A transformers encoder on (B, 3, T) ``text_bert`` tokens -> (B, T, hidden) last hidden states.
 

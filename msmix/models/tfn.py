@@ -17,7 +17,7 @@ Bernoulli sampling dominates.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
@@ -150,6 +150,3 @@ class TFN(Backbone):
             fused.mul_(keep_mask(fused.shape, p, fused.device))
         score = torch.sigmoid(self.post_fusion(fused.flatten(1)))
         return FuseOutput(pred=score * (2.0 * self.output_bound) - self.output_bound)
-
-    def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in asdict(self.config).items())

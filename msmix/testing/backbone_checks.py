@@ -233,6 +233,7 @@ def check_latent_mixers_feed_fuse(s: BackboneSubject) -> None:
     k x T x d mixed ones, with masks) and ``fuse`` takes the B + k rows in training mode, for k = B // 2
     (a fuse must not assume k = B)."""
     from msmix.mixing.base import available as mixers, create as create_mixer, mixer_class
+    from msmix.train.step import concat_masks
 
     model = s.build().train()
     batch = backbone_batch(6, seed=9, spec=s.spec)
@@ -253,20 +254,11 @@ def check_latent_mixers_feed_fuse(s: BackboneSubject) -> None:
         if mix.k == 0:
             continue
         latents = {m: torch.cat([z, mix.mixed[m]]) for m, z in enc.latents.items()}
-        masks = stacked_masks(enc.masks, mix.masks, len(batch), mix.k, enc.latents)
+        masks = concat_masks(enc.masks, mix.masks, {m: (len(batch), mix.k, z.shape[1]) for m, z in enc.latents.items()})
         pred = model.fuse(latents, masks).pred
         rows = len(batch) + mix.k
         require(tuple(pred.shape) == (rows, 1), f"{s.label}: fuse of {rows} rows mixed by {name!r} gave shape {tuple(pred.shape)}")
         require(bool(torch.isfinite(pred).all()), f"{s.label}: fuse of latents mixed by {name!r} gave non-finite predictions")
-
-
-def stacked_masks(
-    first: dict[str, Tensor | None], second: dict[str, Tensor | None], b: int, k: int, latents: dict[str, Tensor]
-) -> dict[str, Tensor | None]:
-    """Masks of B originals followed by k mixed rows (the training step's ``concat_masks``)."""
-    from msmix.train.step import concat_masks
-
-    return concat_masks(first, second, {m: (b, k, z.shape[1]) for m, z in latents.items()})
 
 
 def stacked(a: dict[str, Tensor | None], b: dict[str, Tensor | None]) -> dict[str, Tensor | None]:

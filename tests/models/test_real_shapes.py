@@ -29,8 +29,9 @@ def real_shape_files(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str
     }
 
 
-def one_epoch(path: Path, backbone: str, mixer: str) -> dict:
-    spec = RunSpec(data=str(path), backbone=backbone, mixer=mixer, seed=0, train={"max_epochs": 1, "batch_size": 4})
+def one_epoch(data: str | Path, backbone: str, mixer: str, **train) -> dict:
+    """The results row of one epoch of ``backbone`` with ``mixer`` on ``data`` (a file, or ``"toy"``)."""
+    spec = RunSpec(data=str(data), backbone=backbone, mixer=mixer, seed=0, train={"max_epochs": 1, **train})
     return run(spec, progress=False)
 
 
@@ -43,19 +44,18 @@ def assert_finite_metrics(row: dict, what: str) -> None:
 @pytest.mark.parametrize("backbone", backbones())
 @pytest.mark.parametrize(("kind", "layout"), SHAPES)
 def test_each_backbone_trains_with_msmix_on_real_shapes(real_shape_files, backbone: str, kind: str, layout: str) -> None:
-    row = one_epoch(real_shape_files[(kind, layout)], backbone, "msmix")
+    row = one_epoch(real_shape_files[(kind, layout)], backbone, "msmix", batch_size=4)
     assert_finite_metrics(row, f"{backbone} on {kind} {layout}")
 
 
 @pytest.mark.parametrize("backbone", backbones())
 @pytest.mark.parametrize("mixer", [m for m in mixers() if m != "msmix"])
 def test_each_backbone_trains_with_every_mixer(real_shape_files, backbone: str, mixer: str) -> None:
-    row = one_epoch(real_shape_files[("mosi", "aligned")], backbone, mixer)
+    row = one_epoch(real_shape_files[("mosi", "aligned")], backbone, mixer, batch_size=4)
     assert_finite_metrics(row, f"{backbone} with {mixer}")
 
 
 @pytest.mark.parametrize("backbone", backbones())
 @pytest.mark.parametrize("mixer", mixers())
 def test_each_backbone_trains_with_every_mixer_on_the_demo_data(backbone: str, mixer: str) -> None:
-    spec = RunSpec(data="toy", backbone=backbone, mixer=mixer, seed=0, train={"max_epochs": 1})
-    assert_finite_metrics(run(spec, progress=False), f"{backbone} with {mixer} on the demo data")
+    assert_finite_metrics(one_epoch("toy", backbone, mixer), f"{backbone} with {mixer} on the demo data")
