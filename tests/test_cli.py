@@ -252,3 +252,12 @@ def test_train_without_threads_takes_the_idle_cores_and_says_so(capsys, monkeypa
     assert main(["train", "--data", "toy", "--backbone", "lmf", "--mixer", "none", "--epochs", "1"]) == 0
     assert torch.get_num_threads() == 2
     assert "torch threads: 2 (3 cores, 1 busy with other work; --threads N to choose)" in capsys.readouterr().err
+
+
+def test_a_text_encoder_that_cannot_run_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from msmix.testing import write_tiny_bert
+
+    absent = tmp_path / "no-bert"
+    _one_line_error(capsys, [*TRAIN, "--backbone", "misa", "--set", f"model.text_encoder={absent}"], "no-bert")
+    bert = write_tiny_bert(tmp_path / "bert")  # the demo data carries no text_bert tokens
+    _one_line_error(capsys, [*TRAIN, "--backbone", "misa", "--set", f"model.text_encoder={bert}"], "needs the data set's 'text_bert'")

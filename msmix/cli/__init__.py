@@ -57,8 +57,9 @@ def _is_user_error(err: Exception) -> bool:
     from msmix.experiment import SettingError
     from msmix.experiment.checks import SpecError
     from msmix.experiment.grid import SweepConfigError
+    from msmix.models.text_encoder import TextEncoderError
 
-    return isinstance(err, (DataError, SettingError, SpecError, SweepConfigError))
+    return isinstance(err, (DataError, SettingError, SpecError, SweepConfigError, TextEncoderError))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,9 @@ is what the papers fine-tune.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import Tensor, nn
 
@@ -18,6 +21,21 @@ from msmix.data.batch import Batch
 
 class TextEncoderError(ValueError):
     """The configured text encoder cannot be loaded or run (named, with what was expected)."""
+
+
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """transformers without its progress bars (loading or saving weights), so a command's output
+    and its one-line errors stay as they are; the bars' setting is restored afterwards."""
+    from transformers.utils import logging
+
+    shown = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if shown:
+            logging.enable_progress_bar()
 
 
 def load_pretrained(source: str) -> nn.Module:
@@ -30,7 +48,8 @@ def load_pretrained(source: str) -> nn.Module:
             "(pip install 'msmix[bert]')"
         ) from error
     try:
-        return AutoModel.from_pretrained(source, local_files_only=True)
+        with quiet_transformers():
+            return AutoModel.from_pretrained(source, local_files_only=True)
     except (OSError, ValueError) as error:
         raise TextEncoderError(
             f"text encoder {source!r}: no transformers model found there or in the local cache "

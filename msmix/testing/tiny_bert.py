@@ -16,6 +16,8 @@ def write_tiny_bert(folder: str | Path, hidden: int = 32, layers: int = 2, heads
     import torch
     from transformers import BertConfig, BertModel
 
+    from msmix.models.text_encoder import quiet_transformers
+
     config = BertConfig(
         vocab_size=TINY_BERT_VOCAB,
         hidden_size=hidden,
@@ -28,5 +30,6 @@ def write_tiny_bert(folder: str | Path, hidden: int = 32, layers: int = 2, heads
         torch.manual_seed(seed)
         model = BertModel(config)
     folder = Path(folder)
-    model.save_pretrained(folder)
+    with quiet_transformers():
+        model.save_pretrained(folder)
     return str(folder)

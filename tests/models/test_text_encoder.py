@@ -87,3 +87,12 @@ def test_minilm_fine_tunes_inside_the_backbone(backbone: str) -> None:
     assert all(torch.isfinite(torch.tensor(losses)))
     assert losses[-1] < losses[0]
     assert not torch.equal(bert.embeddings.word_embeddings.weight, before)
+
+
+def test_loading_shows_no_progress_bar_and_leaves_the_setting_as_it_was(tiny_bert: str, capsys) -> None:
+    from transformers.utils import logging
+
+    assert logging.is_progress_bar_enabled()
+    PretrainedTextEncoder(tiny_bert)
+    assert "Loading" not in capsys.readouterr().err
+    assert logging.is_progress_bar_enabled()
