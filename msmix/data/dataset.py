@@ -165,7 +165,8 @@ class Dataset:
                 f"  {name:<5} n={len(split):>6}  label mean {y.mean().item():+.3f}  std {y.std().item():.3f}"
             )
         shapes = ", ".join(
-            f"{m} {self.spec.seq_lens[m]}x{self.spec.dims[m]}" for m in MODALITIES
+            f"{m} {self.spec.seq_lens[m]}x{self.spec.dims[m]}" + (" (missing)" if m in self.spec.missing else "")
+            for m in MODALITIES
         )
         lines.append(f"  shapes (T x D): {shapes}; labels in [-{self.spec.label_range:g}, {self.spec.label_range:g}]")
         if any(self.cleaned.values()):

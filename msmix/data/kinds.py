@@ -31,17 +31,24 @@ KNOWN_KINDS: dict[str, KnownKind] = {
 }
 
 
-def infer_kind(dims: dict[str, int], has_config: bool, path: str) -> str:
-    """The kind a file holds: ``custom`` for MMSA-FET output, else the data set whose dims match.
+def infer_kind(dims: dict[str, int], has_config: bool, path: str) -> tuple[str, list[str]]:
+    """The kind a file holds and notes on why: ``custom`` for MMSA-FET or ``msmix features``
+    output (a ``config`` key) and for a known data set's audio/vision sizes with another text
+    width (say, 384-d sentence-encoder states beside MOSI's 5/20); else the data set whose dims match.
 
     Raises:
         DataError: the audio/vision dims match none of MOSI, MOSEI or CH-SIMS.
     """
     if has_config:
-        return "custom"
+        return "custom", []
     for kind, facts in KNOWN_KINDS.items():
         if (dims["audio"], dims["vision"]) == (facts.audio_dim, facts.vision_dim):
-            return kind
+            if dims["text"] != facts.text_dim:
+                return "custom", [
+                    f"audio/vision sizes match {facts.name} but text features have {dims['text']} dims where "
+                    f"{facts.name} files have {facts.text_dim}: read as 'custom' (pass kind={kind!r} to treat it as {facts.name})"
+                ]
+            return kind, []
     known = ", ".join(f"{k} {f.audio_dim}/{f.vision_dim}" for k, f in KNOWN_KINDS.items())
     raise DataError(
         "cannot tell which data set this is; pass kind= ('custom' for features of other sizes)",

@@ -22,7 +22,7 @@ from msmix.data.cleaning import clean_nonfinite
 from msmix.data.dataset import Dataset, Split
 from msmix.data.errors import DataError, DataWarning
 from msmix.data.kinds import KNOWN_KINDS, infer_kind, kind_notes, label_range_from_labels
-from msmix.data.padding import PADDINGS, detect_padding, left_to_right_padding
+from msmix.data.padding import PADDINGS, detect_padding, left_to_right_padding, zeroed_tail_share
 from msmix.data.safe_pickle import safe_load
 from msmix.data.spec import KINDS, DataSpec
 from msmix.data.standardize import apply_standardization, fit_standardization
@@ -45,7 +45,7 @@ def _resolve_dtype(dtype: torch.dtype | str) -> torch.dtype:
 def _settle_kind(kind: str | None, data: Mapping, dims: dict[str, int], path: str) -> tuple[str, list[str]]:
     """The kind (given or inferred) and notes about feature sizes that differ from that data set's."""
     if kind is None:
-        return infer_kind(dims, "config" in data, path), []
+        return infer_kind(dims, "config" in data, path)
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS} or None, got {kind!r}")
     return kind, kind_notes(kind, dims)
@@ -62,14 +62,24 @@ def _settle_label_range(kind: str, label_range: float | None, splits: dict[str, 
     return label_range_from_labels(np.concatenate(every))
 
 
+def missing_modalities(splits: dict[str, RawSplit]) -> tuple[str, ...]:
+    """The modalities no sample of any split holds: lengths given and every one 0."""
+    return tuple(
+        m for m in splits["train"].lengths
+        if all(m in s.lengths and not s.lengths[m].any() for s in splits.values())
+    )
+
+
 def _file_padding(padding: str, splits: dict[str, RawSplit], notes: list[str]) -> dict[str, str]:
-    """The padding side of each modality that has lengths: as given, or detected (``"auto"``)."""
+    """The padding side of each modality that has lengths: as given, or detected (``"auto"``);
+    a modality no sample holds is all padding, so its side does not matter (``"right"``)."""
     if padding not in PADDINGS:
         raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
     sides: dict[str, str] = {}
+    missing = missing_modalities(splits)
     for m in splits["train"].lengths:
-        if padding != "auto":
-            sides[m] = padding
+        if padding != "auto" or m in missing:
+            sides[m] = padding if m not in missing else "right"
             continue
         found = detect_padding((s.features[m], s.lengths[m]) for s in splits.values())
         if found is None:
@@ -84,6 +94,29 @@ def _file_padding(padding: str, splits: dict[str, RawSplit], notes: list[str]) -
     return sides
 
 
+ZEROED_TEXT_SHARE = 0.5
+"""Above this share of sentences ending in all-zero frames, the text padding counts as zeroed."""
+
+
+def _check_text_padding(train: RawSplit, path: str, notes: list[str], synthetic: bool) -> None:
+    """Warn when most transcripts end in all-zero frames: TFN's and LMF's text LSTM reads every
+    step and keeps its last state, which the zeros can wash out (the model then predicts a constant).
+    The synthetic demo set is zero-padded by design (its text signal is strong enough to survive
+    it): there it is a note, shown by ``msmix inspect``, not a warning on every load."""
+    share = zeroed_tail_share(train.features["text"])
+    if share <= ZEROED_TEXT_SHARE:
+        return
+    message = (
+        f"{share:.0%} of the train transcripts end in all-zero text frames (padding zeroed): TFN's and LMF's "
+        "text LSTM reads every step and keeps its last state, which the zeros after a sentence can wash "
+        "out; write text states at every position as MMSA's BERT features have (msmix features does), "
+        "or set model.use_text_lengths=true"
+    )
+    if not synthetic:
+        warnings.warn(f"file {path}: {message}", DataWarning, stacklevel=3)
+    notes.append(message)
+
+
 def _standardization_stats(
     standardize: Standardize, splits: dict[str, RawSplit]
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -91,6 +124,7 @@ def _standardization_stats(
     if not standardize:
         return {}
     modalities = _DEFAULT_STANDARDIZED if standardize is True else tuple(standardize)
+    modalities = tuple(m for m in modalities if m not in missing_modalities(splits))
     unknown = [m for m in modalities if m not in MODALITIES]
     if unknown:
         raise ValueError(f"standardize names unknown modality {unknown[0]!r}; expected some of {MODALITIES}")
@@ -164,6 +198,11 @@ def dataset_from_mmsa(
     work = np.float64 if dtype == torch.float64 else np.float32
     for raw in splits.values():
         raw.features = {m: x.astype(work, copy=copy) for m, x in raw.features.items()}
+    missing = missing_modalities(splits)
+    if missing:
+        notes.append(f"no sample holds {' or '.join(missing)} (every length is 0): marked missing")
+    synthetic = is_toy([t for raw in splits.values() for t in raw.raw_text])
+    _check_text_padding(train, path, notes, synthetic)
     sides = _file_padding(padding, splits, notes)  # before cleaning: non-finite values mark data
     cleaned: dict[str, int] = {}
     for name, raw in splits.items():
@@ -185,7 +224,6 @@ def dataset_from_mmsa(
     aligned = not train.lengths and not time_average and len(set(file_seq_lens.values())) == 1
     layout = "aligned" if aligned else "unaligned"
     name = f"custom ({Path(path).name})" if kind == "custom" else f"{kind} {layout}_{file_seq_lens['text']}"
-    synthetic = is_toy([t for raw in splits.values() for t in raw.raw_text])
     spec = DataSpec(
         kind=kind,
         dims=dims,
@@ -194,6 +232,7 @@ def dataset_from_mmsa(
         aligned=aligned,
         name=TOY_NAME if synthetic else name,
         synthetic=synthetic,
+        missing=missing,
         extra={
             "file_seq_lens": file_seq_lens,
             "file_padding": sides,

@@ -54,3 +54,15 @@ def left_to_right_padding(x: np.ndarray, lengths: np.ndarray) -> None:
             if n:
                 x[i, :n] = x[i, t - n :].copy()
             x[i, n:] = 0
+
+
+def zeroed_tail_share(x: np.ndarray) -> float:
+    """The share of sequences, among those with any non-zero frame, whose last frame is all zeros.
+
+    For text this tells features zeroed after each sentence apart from MMSA's BERT features, which
+    hold a state at every padded position too.
+    """
+    nonzero = [((x[rows] != 0).any(axis=-1)) for rows in sample_chunks(x)]
+    frames = np.concatenate(nonzero) if nonzero else np.zeros((0, x.shape[1]), bool)
+    used = frames.any(axis=1)
+    return float((~frames[used, -1]).mean()) if used.any() else 0.0

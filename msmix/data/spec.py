@@ -20,6 +20,8 @@ class DataSpec:
         aligned: whether the three modalities share one time axis (MMSA ``aligned_50``).
         name: a short human name for displays (``"toy (synthetic)"``, ``"mosi unaligned_50"``).
         synthetic: True for the generated demo data; every display must say so.
+        missing: the modalities no sample holds (every length 0, e.g. text-only features);
+            their latents carry no information, so MS-Mix leaves them out (see ``MSMix``).
     """
 
     kind: str
@@ -29,11 +31,16 @@ class DataSpec:
     aligned: bool = False
     name: str = ""
     synthetic: bool = False
+    missing: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"DataSpec.kind must be one of {KINDS}, got {self.kind!r}")
+        object.__setattr__(self, "missing", tuple(self.missing))
+        unknown = [m for m in self.missing if m not in self.dims]
+        if unknown:
+            raise ValueError(f"DataSpec.missing names {unknown[0]!r}, which is not among the modalities {sorted(self.dims)}")
 
     @property
     def metrics_kind(self) -> str:
