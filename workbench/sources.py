@@ -115,7 +115,7 @@ def resolve_msmix(
             return candidate, f"{what} MS-Mix intensity predictors"
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        fresh = msmix.mixing.create("msmix", dims=dict(dims), label_range=spec.label_range)
+        fresh = msmix.mixing.create("msmix", dims=dict(dims), label_range=spec.label_range, absent=spec.missing)
     return fresh, f"fresh (untrained) MS-Mix intensity predictors, seed {seed}"
 
 
@@ -128,7 +128,9 @@ def resolve_mixer(mixer: Mixer | str | None, source: ModelSource, spec: DataSpec
     name = mixer or "msmix"
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        built = msmix.mixing.create(name, dims=dict(source.model.latent_dims), label_range=spec.label_range)
+        built = msmix.mixing.create(
+            name, dims=dict(source.model.latent_dims), label_range=spec.label_range, absent=spec.missing
+        )
     if built.point != "latent":
         raise ValueError(f"mixer {name!r} mixes inputs, not latents; pick a latent mixer to inspect mixed latents")
     return built

@@ -9,7 +9,7 @@ pair view (``index_a``, ``index_b``, ``ratios``); MS-Mix adds ``similarity`` and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -82,17 +82,33 @@ class Mixer(nn.Module):
     batch ``n_mix``) and implement ``mix``. The constructor keeps ``dims`` and ``label_range`` and
     takes a config (from ``make_config``) or keyword settings; ``forward`` checks the batch,
     returns an empty result (k = 0) for a batch of one, and calls ``mix``.
+
+    ``absent`` names modalities the data never hold (``DataSpec.missing``): their latents are
+    mixed like the others (they carry nothing, so it changes nothing), but a mixer that reads the
+    latents to decide, as MS-Mix does, leaves them out of its decisions.
     """
 
     point: ClassVar[str] = "latent"
     name: ClassVar[str] = ""
     config_class: ClassVar[type] = object
 
-    def __init__(self, dims: dict[str, int], label_range: float = 3.0, config: Any = None, **settings: Any) -> None:
+    def __init__(
+        self,
+        dims: dict[str, int],
+        label_range: float = 3.0,
+        config: Any = None,
+        *,
+        absent: Collection[str] = (),
+        **settings: Any,
+    ) -> None:
         super().__init__()
         if config is not None and settings:
             raise TypeError(f"mixer {self.name!r}: give a config or keyword settings, not both")
         self.dims = dict(dims)
+        self.absent = tuple(m for m in self.dims if m in set(absent))
+        unknown = sorted(set(absent) - set(self.dims))
+        if unknown:
+            raise ValueError(f"mixer {self.name!r}: absent names {unknown}, not among the modalities {sorted(self.dims)}")
         self.label_range = float(label_range)
         self.config = config if config is not None else self.make_config(settings)
 
@@ -174,7 +190,15 @@ def mixer_class(name: str) -> type[Mixer]:
     return MIXERS.get(name)
 
 
-def create(name: str, dims: dict[str, int], label_range: float = 3.0, config: Any = None, **settings: Any) -> Mixer:
+def create(
+    name: str,
+    dims: dict[str, int],
+    label_range: float = 3.0,
+    config: Any = None,
+    *,
+    absent: Collection[str] = (),
+    **settings: Any,
+) -> Mixer:
     """Build a mixer by name.
 
     Args:
@@ -183,5 +207,6 @@ def create(name: str, dims: dict[str, int], label_range: float = 3.0, config: An
         label_range: labels lie in ``[-label_range, label_range]``.
         config: the mixer's settings dataclass (``mixer_class(name).make_config(...)``), or
         **settings: the mixer's settings as keywords (e.g. ``alpha``, ``threshold``, ``preset``).
+        absent: modalities the data never hold (``DataSpec.missing``).
     """
-    return mixer_class(name)(dims=dims, label_range=label_range, config=config, **settings)
+    return mixer_class(name)(dims=dims, label_range=label_range, config=config, absent=absent, **settings)

@@ -110,6 +110,9 @@ class MSMix(Mixer):
     Args:
         dims: latent feature size per modality (one intensity predictor each).
         label_range: labels lie in [-label_range, label_range].
+        absent: modalities the data never hold. MS-Mix skips them: no intensity predictor, no
+            SAL term, no share of the pair similarity or of the label ratio; their (information-
+            free) latents follow the label ratio.
         **settings: fields of ``MSMixConfig``.
     """
 
@@ -121,8 +124,11 @@ class MSMix(Mixer):
         if not dims:
             raise ValueError("msmix needs the latent size of at least one modality in dims")
         super().__init__(dims, label_range, **settings)
+        self.present = tuple(m for m in self.dims if m not in self.absent)
+        if not self.present:
+            raise ValueError(f"msmix needs at least one modality the data hold; all of {sorted(self.dims)} are absent")
         self.predictors = nn.ModuleDict(
-            {m: IntensityPredictor(d, heads=self.config.heads, label_range=label_range) for m, d in dims.items()}
+            {m: IntensityPredictor(self.dims[m], heads=self.config.heads, label_range=label_range) for m in self.present}
         )
 
     @classmethod
@@ -135,9 +141,9 @@ class MSMix(Mixer):
     ) -> MixResult:
         cfg = self.config
         latents = {m: latents[m] for m in self.dims}
-        intensities = {m: self.predictors[m](latents[m], masks.get(m)) for m in self.dims}
+        intensities = {m: self.predictors[m](latents[m], masks.get(m)) for m in self.present}
         aux = self._alignment_loss(intensities, labels)
-        similarity, selection = sass(latents, labels, masks, cfg, generator)
+        similarity, selection = sass({m: latents[m] for m in self.present}, labels, masks, cfg, generator)
         return sig_mix(
             latents, labels, masks, intensities, similarity, selection, cfg, generator,
             aux_loss=aux, info=_info(selection, labels),
@@ -203,6 +209,7 @@ def sig_mix(
 ) -> MixResult:
     """SIG for the selected pairs: one Beta draw per pair, per-modality ratios, the label ratio, and
     the mixed samples (``MixResult.empty`` with the similarity and intensities when k = 0).
+    A latent without intensities (an absent modality) is mixed with the label ratio.
     ``extra`` sets further MixResult fields (``aux_loss``, ``info``)."""
     if selection.k == 0:
         return replace(MixResult.empty(latents, labels), similarity=similarity, intensities=intensities, **extra)
@@ -211,6 +218,7 @@ def sig_mix(
     base = sampling.beta(config.alpha, selection.k, generator=generator, device=ref.device, dtype=ref.dtype)
     ratios = mixing_ratios(intensities, a, b, base, config.eps)
     lam_label = label_ratio(ratios, config.label_ratio, intensities, a, b, config.eps)
+    ratios.update({m: lam_label for m in latents if m not in ratios})  # absent modalities
     return pair_result(
         latents, labels, a, b, ratios, lam_label, masks, similarity=similarity, intensities=intensities, **extra
     )

@@ -27,7 +27,7 @@ def build(
 ) -> tuple[Backbone, Mixer]:
     """The backbone for data described by ``data``, and the mixer for its latents."""
     model = backbone(data, config=model_config)
-    return model, mixer(dims=model.latent_dims, label_range=data.label_range, config=mixer_config)
+    return model, mixer(dims=model.latent_dims, label_range=data.label_range, config=mixer_config, absent=data.missing)
 
 
 def assemble(
