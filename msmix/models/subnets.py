@@ -157,12 +157,26 @@ class UnimodalEncoders(nn.Module):
                     f"batch.{m} must be (batch, time, {self.in_dims[m]}) as the data spec says, "
                     f"found shape {tuple(found.shape)}"
                 )
-        text_lengths = batch.lengths.get("text") if self.use_text_lengths else None
+        text_lengths = _text_lengths(batch) if self.use_text_lengths else None
         return {
             "text": self.text(batch.text, text_lengths, batch.padding),
             "audio": self.audio(time_average(batch.audio, batch.mask("audio"))),
             "vision": self.vision(time_average(batch.vision, batch.mask("vision"))),
         }
+
+
+def _text_lengths(batch: Batch) -> Tensor:
+    """Each sample's text length: the data's text lengths, else the count of real tokens in
+    ``text_bert`` (MMSA's files carry no text lengths, only the tokens' attention mask)."""
+    lengths = batch.lengths.get("text")
+    if lengths is not None:
+        return lengths
+    if batch.text_bert is not None:
+        return (batch.text_bert[:, 1] > 0).sum(dim=1)
+    raise ValueError(
+        "use_text_lengths needs each sample's text length: the data carry neither text lengths nor "
+        "'text_bert' tokens (or an input mixer mixed the text, whose tokens cannot be mixed)"
+    )
 
 
 def vector_latents(latents: dict[str, Tensor], dims: dict[str, int], owner: str) -> tuple[Tensor, Tensor, Tensor]:

@@ -116,3 +116,26 @@ def test_lstm_states_match_nn_lstm_values_and_gradients() -> None:
     torch.testing.assert_close(got, expected)
     for p, g in zip(rnn.parameters(), reference_grads):
         torch.testing.assert_close(p.grad, g)
+
+
+def test_text_lengths_come_from_the_tokens_when_the_data_carry_none() -> None:
+    """MMSA files have no text lengths, only ``text_bert``'s attention mask: use_text_lengths reads it."""
+    from dataclasses import replace
+
+    from msmix.models import create
+    from msmix.testing.backbone_batches import backbone_batch, backbone_spec
+
+    spec = backbone_spec()
+    batch = backbone_batch(5, seed=3, spec=spec, with_text_bert=True)
+    assert "text" not in batch.lengths
+    with_lengths = replace(batch, lengths={**batch.lengths, "text": batch.text_bert[:, 1].sum(dim=1)})
+    for name in ("tfn", "lmf"):
+        torch.manual_seed(0)
+        model = create(name, spec, use_text_lengths=True).eval()
+        from_tokens = model.encode(batch).latents["text"]
+        torch.testing.assert_close(from_tokens, model.encode(with_lengths).latents["text"])
+        torch.manual_seed(0)
+        every_step = create(name, spec, use_text_lengths=False).eval().encode(batch).latents["text"]
+        assert not torch.allclose(from_tokens, every_step)  # the same weights read the padding too
+        with pytest.raises(ValueError, match="use_text_lengths needs each sample's text length"):
+            model.encode(replace(batch, text_bert=None))
