@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 import msmix
-from msmix.cli import inspection, listing, scoring, summary, sweep, train
+from msmix.cli import features, inspection, listing, scoring, summary, sweep, train
 from msmix.cli.common import UsageError
 
 _DESCRIPTION = """\
@@ -26,6 +26,7 @@ Examples:
   msmix sweep examples/sweep_toy.toml --dry-run
   msmix summary runs/sweep_toy/results.csv --percent
   msmix inspect toy
+  msmix features label.csv --media Raw/ --out mine.pkl
 """
 
 
@@ -66,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="msmix", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"msmix {msmix.__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (train, sweep, summary, inspection, scoring, listing):
+    for command in (train, sweep, summary, inspection, features, scoring, listing):
         command.add(commands)
     return parser
 
