@@ -99,16 +99,19 @@ def source_label(data: str) -> str:
 
 
 def data_banner(spec: DataSpec, source: str = "") -> str:
-    """An HTML line naming the data set; a loud warning when it is the synthetic demo set."""
+    """An HTML line naming the data set and its missing modalities; a loud warning when it is the
+    synthetic demo set."""
     where = f" from <code>{html.escape(source)}</code>" if source else ""
+    missing = (f"; <b>{' and '.join(spec.missing)} missing</b> (no sample holds them: the model reads the rest, "
+               "MS-Mix skips them)") if spec.missing else ""
     if spec.synthetic:
         return (
             f'<div style="background:#fff3cd;border-left:4px solid {NEGATIVE};padding:4px 8px">'
             f"<b>SYNTHETIC demo data</b> ({html.escape(spec.name or spec.kind)}){where}: generated, "
             "not real recordings; numbers here say how the method behaves, not how well it does on "
-            "CMU-MOSI.</div>"
+            f"CMU-MOSI{missing}.</div>"
         )
-    return f"<div style='padding:4px 8px'><b>{html.escape(spec.name or spec.kind)}</b>{where}</div>"
+    return f"<div style='padding:4px 8px'><b>{html.escape(spec.name or spec.kind)}</b>{where}{missing}</div>"
 
 
 def sign_of(label: float) -> int:

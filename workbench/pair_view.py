@@ -57,10 +57,11 @@ def pair_view(
     config: MSMixConfig,
     seed: int = 0,
 ) -> PairView:
-    """MS-Mix's selection and ratios for one batch (``config`` is resolved against its preset first)."""
+    """MS-Mix's selection and ratios for one batch (``config`` is resolved against its preset first).
+    As in training, only the modalities with intensities (those the data hold) decide the pairs."""
     cfg = config.resolved()
     generator = torch.Generator().manual_seed(seed)
-    similarity, selection = sass(latents, labels, masks, cfg, generator)
+    similarity, selection = sass({m: latents[m] for m in intensities}, labels, masks, cfg, generator)
     mix = sig_mix(latents, labels, masks, intensities, similarity, selection, cfg, generator)
     a, b = selection.index_a, selection.index_b
     candidates = selection.candidate_mask.nonzero()

@@ -79,7 +79,7 @@ class SigExplorer(Panel):
         with self.ratio_figure.batch_update() as figure:
             set_title(figure, f"Ratios of the {self.view.k} drawn pairs (weight of a), alpha {self.alpha.value:.2f}",
                       s.spec)
-            for trace, values in zip(figure.data, [*mix.ratios.values(), mix.label_ratio]):
+            for trace, values in zip(figure.data, [*(mix.ratios[m] for m in self.intensities), mix.label_ratio]):
                 trace.x = values.numpy()
         self.pair.max = max(self.view.k - 1, 0)
         self._draw_pair()
@@ -92,7 +92,7 @@ class SigExplorer(Panel):
         mix, r = view.mix, min(int(self.pair.value), view.k - 1)
         a, b = int(mix.index_a[r]), int(mix.index_b[r])
         weights = {m: normalized_intensity(i) for m, i in self.intensities.items()}
-        names = list(mix.ratios)
+        names = list(self.intensities)  # a modality the data never hold has no intensity and is not shown
         with self.pair_figure.batch_update() as figure:
             figure.data[0].x = figure.data[1].x = names
             figure.data[0].y = [float(weights[m][a]) for m in names]

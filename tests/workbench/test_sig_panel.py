@@ -89,3 +89,28 @@ def test_intensities_against_labels(panel) -> None:
         np.testing.assert_allclose(trace.y, expected[trace.name].numpy(), atol=1e-6)
     assert "SYNTHETIC" in panel.intensity_figure.figure.layout.title.text
     assert "given MS-Mix" in panel.children[1].value
+
+
+def test_data_without_audio_and_vision_show_text_alone(backbone, dataset) -> None:
+    """With audio and vision missing from the data, the panel shows what MS-Mix does: text decides."""
+    from dataclasses import replace
+
+    from workbench import sass_explorer
+
+    spec = replace(dataset.spec, missing=("audio", "vision"))
+    text_only = replace(dataset, spec=spec)
+    torch.manual_seed(5)
+    mixer = MSMix(dims=dict(backbone.latent_dims), absent=spec.missing, threshold=0.3)
+    panel = sig_explorer(backbone, text_only, mixer=mixer, batch_size=20, seed=2)
+    assert set(panel.intensities) == {"text"}
+    assert [t.name for t in panel.ratio_figure.figure.data] == ["text", "label"]
+    s = panel.sample
+    mixer.eval()
+    with torch.no_grad():
+        expected = mixer(s.latents, s.labels, generator=torch.Generator().manual_seed(0), masks=s.masks)
+    np.testing.assert_allclose(shown_ratios(panel)["text"], expected.ratios["text"].numpy(), atol=1e-6)
+    np.testing.assert_allclose(shown_ratios(panel)["label"], expected.label_ratio.numpy(), atol=1e-6)
+    assert list(panel.pair_figure.figure.data[2].x) == ["text", "label"]
+    assert "audio and vision missing" in panel.children[0].value
+    pairs = sass_explorer(backbone, text_only, mixer=mixer, batch_size=20, seed=2)
+    np.testing.assert_allclose(pairs.view.similarity.numpy(), expected.similarity.numpy(), atol=1e-6)
