@@ -93,8 +93,8 @@ def data_panel(data: Dataset | str = "toy", **load_options: Any) -> DataPanel:
 
 
 def _describe_html(dataset: Dataset) -> str:
-    table = describe(dataset)
-    shown = table[["data", "n", "label_mean", "label_std", "label_min", "label_max",
+    table = describe(dataset)  # its "data" column repeats the name the banner above gives, and would widen the table
+    shown = table[["n", "label_mean", "label_std", "label_min", "label_max",
                    "share_negative", "share_zero", "share_positive"]]
     # One format call: a second ``.format`` would reset the other columns to six decimals.
     styled = shown.style.format({c: "{:.0%}" for c in ("share_negative", "share_zero", "share_positive")},

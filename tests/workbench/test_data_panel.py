@@ -46,3 +46,12 @@ def test_loads_the_demo_data_by_name() -> None:
     panel = data_panel("toy")
     assert panel.dataset.spec.synthetic and "SYNTHETIC" in panel.children[0].value
     assert len(shown_labels(panel)) == len(panel.dataset.train)
+
+
+def test_the_table_does_not_repeat_the_data_name_on_every_row(dataset) -> None:
+    """A long file name (``custom (my_features.pkl)``) would widen the table past the notebook."""
+    from workbench.data_panel import DataPanel
+
+    panel = DataPanel(dataset)
+    assert dataset.spec.name not in panel.table.value
+    assert dataset.spec.name in panel.children[0].value  # the banner names it once
