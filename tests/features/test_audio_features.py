@@ -84,3 +84,28 @@ def test_an_undecodable_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="cannot decode the audio") as caught:
         decode_audio(bad, 16_000)
     assert str(bad) in str(caught.value)
+
+
+@needs_real_media
+@pytest.mark.parametrize("extractor", ["egemaps", "librosa"])
+def test_msmix_features_reads_the_real_clips_by_their_ids(tmp_path: Path, minilm: str, extractor: str) -> None:
+    """The shared folder names clips <video_id>_<clip_no>.wav/.mp4, as label.csv's ids do."""
+    import pickle
+
+    from msmix.features import FeatureSettings, build_features
+    from tests.features.conftest import REAL_MOSI, write_label_csv
+
+    rows = (("03bSnISJMiM_1", "anyhow it was really good", 2.4, "train"),
+            ("Oz06ZWiO20M_6", "but it was not all that bad", -0.8, "test"),
+            ("absentVideo_1", "no media for this one", 0.0, "dev"))
+    settings = FeatureSettings(text_length=12, audio=extractor, max_frames=10_000)
+    report = build_features(write_label_csv(tmp_path, rows), tmp_path / "real.pkl", media=[REAL_MOSI],
+                            settings=settings, progress=False)
+    with open(tmp_path / "real.pkl", "rb") as f:
+        data = pickle.load(f)
+    assert report.with_audio == 2 and data["valid"]["audio_lengths"].tolist() == [0]
+    spec = audio_extractor(extractor)
+    for split, clip in (("train", REAL_WAV), ("test", REAL_MP4)):
+        n = int(data[split]["audio_lengths"][0])
+        np.testing.assert_allclose(data[split]["audio"][0, :n], audio_frames(clip, spec), rtol=1e-6, atol=1e-6)
+        assert not data[split]["audio"][0, n:].any()
