@@ -14,7 +14,7 @@ import json
 import os
 import pickle
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from msmix.data.label_csv import read_label_csv
-from msmix.features.audio import audio_extractor, audio_frames
+from msmix.features.audio import AudioExtractor, audio_extractor, audio_frames
 from msmix.features.frames import pad_frames, split_ragged
 from msmix.features.media import AUDIO_SUFFIXES, OPENFACE_SUFFIXES, MediaIndex
 from msmix.features.text import MMSA_TEXT_LENGTH, TextEncoder
@@ -115,9 +115,10 @@ def build_features(
 
     with tqdm(total=len(table), desc="features", unit="clip", disable=not progress) as bar:
         for i, rows in enumerate(chunks):
-            if not parts.has(i):
-                parts.save(i, _chunk_features(rows, encoder, settings, extractor, audio_index, vision_index))
-            bar.update(len(rows))
+            if parts.has(i):
+                bar.update(len(rows))
+            else:
+                parts.save(i, _chunk_features(rows, encoder, settings, extractor, audio_index, vision_index, bar.update))
     data, report = _assemble(table, [parts.load(i) for i in range(len(chunks))], encoder, settings, extractor.dim)
     data["config"] = _config(settings, encoder, label_csv, audio_index is not None, vision_index is not None)
     _write_pickle(data, out)
@@ -130,22 +131,28 @@ def _chunk_features(
     rows: pd.DataFrame,
     encoder: TextEncoder,
     settings: FeatureSettings,
-    extractor,
+    extractor: AudioExtractor,
     audio_index: MediaIndex | None,
     vision_index: MediaIndex | None,
+    advance: Callable[[int], object],
 ) -> dict[str, np.ndarray]:
+    """One chunk's arrays: text for all its clips at once, then each clip's media (``advance(1)``
+    after each, so the bar moves with the slow part)."""
     tokens = encoder.tokens(rows["text"].tolist(), settings.text_length)
     piece = {"text": encoder.states(tokens), "text_bert": tokens}
-    for name, index, suffixes, read, dim in (
-        ("audio", audio_index, AUDIO_SUFFIXES, lambda p: audio_frames(p, extractor), extractor.dim),
-        ("vision", vision_index, OPENFACE_SUFFIXES, openface_frames, VISION_DIM),
-    ):
-        clips = []
-        for video_id, clip_id in zip(rows["video_id"], rows["clip_id"]):
+    sources = {
+        "audio": (audio_index, AUDIO_SUFFIXES, lambda p: audio_frames(p, extractor), extractor.dim),
+        "vision": (vision_index, OPENFACE_SUFFIXES, openface_frames, VISION_DIM),
+    }
+    clips: dict[str, list[np.ndarray]] = {name: [] for name in sources}
+    for video_id, clip_id in zip(rows["video_id"], rows["clip_id"]):
+        for name, (index, suffixes, read, dim) in sources.items():
             path = index.find(video_id, clip_id, suffixes) if index is not None else None
-            clips.append(read(path) if path is not None else np.zeros((0, dim), np.float32))
-        piece[name] = np.concatenate(clips) if clips else np.zeros((0, dim), np.float32)
-        piece[f"{name}_lengths"] = np.array([len(c) for c in clips], dtype=np.int64)
+            clips[name].append(read(path) if path is not None else np.zeros((0, dim), np.float32))
+        advance(1)
+    for name, (_, _, _, dim) in sources.items():
+        piece[name] = np.concatenate(clips[name]) if clips[name] else np.zeros((0, dim), np.float32)
+        piece[f"{name}_lengths"] = np.array([len(c) for c in clips[name]], dtype=np.int64)
     return piece
 
 

@@ -126,3 +126,9 @@ def test_other_settings_do_not_reuse_old_chunks(tmp_path: Path, minilm: str) -> 
     (parts / "chunk-00000.npz").write_bytes(b"stale")
     report = build_features(csv, tmp_path / "out.pkl", settings=SETTINGS, progress=False)
     assert report.resumed_chunks == 0 and _read(tmp_path / "out.pkl")["train"]["text"].shape == (3, 16, 384)
+
+
+def test_the_progress_bar_counts_clips(tmp_path: Path, minilm: str, capsys: pytest.CaptureFixture) -> None:
+    build_features(write_label_csv(tmp_path), tmp_path / "out.pkl", settings=SETTINGS, progress=True)
+    err = capsys.readouterr().err
+    assert "features" in err and "6/6" in err and "clip" in err
