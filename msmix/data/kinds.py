@@ -44,10 +44,11 @@ def infer_kind(dims: dict[str, int], has_config: bool, path: str) -> tuple[str, 
     for kind, facts in KNOWN_KINDS.items():
         if (dims["audio"], dims["vision"]) == (facts.audio_dim, facts.vision_dim):
             if dims["text"] != facts.text_dim:
-                return "custom", [
+                note = (
                     f"audio/vision sizes match {facts.name} but text features have {dims['text']} dims where "
                     f"{facts.name} files have {facts.text_dim}: read as 'custom' (pass kind={kind!r} to treat it as {facts.name})"
-                ]
+                )
+                return "custom", [note]
             return kind, []
     known = ", ".join(f"{k} {f.audio_dim}/{f.vision_dim}" for k, f in KNOWN_KINDS.items())
     raise DataError(

@@ -78,6 +78,6 @@ def test_a_run_on_data_missing_modalities_builds_its_mixer_to_skip_them() -> Non
                     missing=("audio", "vision"))
     backbone = create_backbone("tfn", spec).__class__
     msmix_cls = mixer_class("msmix")
-    model, mixer = build(backbone, backbone.make_config("custom"), msmix_cls, msmix_cls.make_config({}), spec)
+    _model, mixer = build(backbone, backbone.make_config("custom"), msmix_cls, msmix_cls.make_config({}), spec)
     assert mixer.absent == ("audio", "vision") and set(mixer.predictors) == {"text"}
     assert DataSpec.from_dict(spec.to_dict()).missing == ("audio", "vision")
