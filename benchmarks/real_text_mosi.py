@@ -16,7 +16,7 @@ One command does it all, resumably (a stopped run goes on where it stopped when 
 4. The table: mean ± sample std over seeds per backbone and mixer, and each mixer minus ``none``
    on the same seeds (paired t-test), written into ``benchmarks/RESULTS.md`` (between its markers)
    and ``benchmarks/results/real_text_mosi.md``, with the rows in
-   ``benchmarks/results/real_text_mosi.csv`` (notebook 02 reads that file).
+   ``notebooks/results/real_text_mosi.csv`` (notebook 02 reads that file).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FEATURES = Path("benchmarks/data/mosi_text_minilm.pkl")
 SWEEPS = ("benchmarks/real_text_mosi_lmf_wd0.toml", "benchmarks/real_text_mosi.toml")
 RUNS = Path("runs/real_text_mosi")
-RESULTS_CSV = Path("benchmarks/results/real_text_mosi.csv")
+RESULTS_CSV = Path("notebooks/results/real_text_mosi.csv")  # beside the notebook that shows it
 RESULTS_MD = Path("benchmarks/results/real_text_mosi.md")
 RECORD = Path("benchmarks/RESULTS.md")
 BEGIN, END = "<!-- real_text_mosi table: begin (written by benchmarks/real_text_mosi.py) -->", "<!-- real_text_mosi table: end -->"
