@@ -70,3 +70,6 @@ def test_the_catalogue_equals_the_registries() -> None:
         assert summary == doc[0].replace("``", ""), name
     assert list(catalog.mixers()) == msmix.mixing.available()
     assert catalog.kinds() == msmix.data.spec.KINDS
+    from msmix.features.audio import AUDIO_EXTRACTORS
+
+    assert catalog.audio_extractors() == tuple(AUDIO_EXTRACTORS)

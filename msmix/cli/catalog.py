@@ -1,9 +1,10 @@
-"""The names the command line offers (backbones, mixers, data set kinds), read without importing them.
+"""The names the command line offers (backbones, mixers, data set kinds, audio extractors), read
+without importing them.
 
-The registries (``msmix.models``, ``msmix.mixing``, ``msmix.data.spec``) sit in packages whose
-import loads torch, seconds under load. Here their source files are parsed instead: every class
-decorated ``@register_backbone("name")`` or ``@register_mixer("name")`` with the first line of its
-docstring, and the ``KINDS`` tuple. So ``msmix list``, ``--help`` and argument errors answer at
+The registries (``msmix.models``, ``msmix.mixing``, ``msmix.data.spec``, ``msmix.features.audio``)
+sit in packages whose import loads torch, seconds under load. Here their source files are parsed
+instead: every class decorated ``@register_backbone("name")`` or ``@register_mixer("name")`` with
+the first line of its docstring, the ``KINDS`` tuple and the keys of ``AUDIO_EXTRACTORS``. So ``msmix list``, ``--help`` and argument errors answer at
 once, and adding a backbone or mixer needs no second list (``tests/test_cli_startup.py`` checks that
 this reading equals the registries).
 """
@@ -44,11 +45,30 @@ def mixers() -> tuple[str, ...]:
     return tuple(_registered("mixing", "register_mixer"))
 
 
+def _assigned(module: str, name: str) -> ast.expr:
+    """The value expression of the module-level assignment ``name = ...`` in ``msmix/<module>``."""
+    for node in ast.parse((PACKAGE / module).read_text()).body:
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:  # NAME: type = value
+            targets = [node.target]
+        else:
+            continue
+        if any(getattr(t, "id", None) == name for t in targets):
+            return node.value
+    raise LookupError(f"msmix/{module} defines no {name}")
+
+
 @lru_cache(maxsize=1)
 def kinds() -> tuple[str, ...]:
     """``msmix.data.spec.KINDS``: the values of ``--kind``."""
-    tree = ast.parse((PACKAGE / "data" / "spec.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "KINDS" for t in node.targets):
-            return tuple(ast.literal_eval(node.value))
-    raise LookupError("msmix/data/spec.py defines no KINDS")
+    return tuple(ast.literal_eval(_assigned("data/spec.py", "KINDS")))
+
+
+@lru_cache(maxsize=1)
+def audio_extractors() -> tuple[str, ...]:
+    """The keys of ``msmix.features.audio.AUDIO_EXTRACTORS``: the values of ``msmix features --audio``."""
+    table = _assigned("features/audio.py", "AUDIO_EXTRACTORS")
+    if not isinstance(table, ast.Dict):
+        raise LookupError("msmix/features/audio.py: AUDIO_EXTRACTORS is not a dict literal")
+    return tuple(ast.literal_eval(key) for key in table.keys)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from msmix.cli import catalog
 from msmix.cli.common import UsageError
-
-AUDIO_CHOICES = ("egemaps", "librosa")  # msmix.features.audio.AUDIO_EXTRACTORS, named here so --help stays light
 
 _EPILOG = """\
 Examples:
@@ -36,7 +35,7 @@ def add(commands: Any) -> None:
     p.add_argument("--media", action="append", default=[], metavar="DIR", help="a folder of clips' audio or video (repeatable)")
     p.add_argument("--openface", action="append", default=[], metavar="DIR", help="a folder of OpenFace CSVs, one per clip (repeatable)")
     p.add_argument("--text-encoder", metavar="PATH", help="a local transformers model folder (default: all-MiniLM-L6-v2)")
-    p.add_argument("--audio", choices=AUDIO_CHOICES, default="egemaps", help="audio features: openSMILE eGeMAPS, 25-d (default), or librosa MFCC + ZCR + chroma, 33-d")
+    p.add_argument("--audio", choices=list(catalog.audio_extractors()), default="egemaps", help="audio features: openSMILE eGeMAPS, 25-d (default), or librosa MFCC + ZCR + chroma, 33-d")
     p.add_argument("--text-length", type=int, default=50, metavar="N", help="tokens per transcript (default: 50, as MMSA)")
     p.add_argument("--max-frames", type=int, default=500, metavar="N", help="longer audio/vision sequences keep N evenly spaced frames (default: 500)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -70,16 +70,20 @@ def missing_modalities(splits: dict[str, RawSplit]) -> tuple[str, ...]:
     )
 
 
-def _file_padding(padding: str, splits: dict[str, RawSplit], notes: list[str]) -> dict[str, str]:
+def _file_padding(
+    padding: str, splits: dict[str, RawSplit], missing: tuple[str, ...], notes: list[str]
+) -> dict[str, str]:
     """The padding side of each modality that has lengths: as given, or detected (``"auto"``);
-    a modality no sample holds is all padding, so its side does not matter (``"right"``)."""
+    a ``missing`` modality is all padding, so its side does not matter (``"right"``)."""
     if padding not in PADDINGS:
         raise ValueError(f"padding must be one of {PADDINGS}, got {padding!r}")
     sides: dict[str, str] = {}
-    missing = missing_modalities(splits)
     for m in splits["train"].lengths:
-        if padding != "auto" or m in missing:
-            sides[m] = padding if m not in missing else "right"
+        if m in missing:
+            sides[m] = "right"
+            continue
+        if padding != "auto":
+            sides[m] = padding
             continue
         found = detect_padding((s.features[m], s.lengths[m]) for s in splits.values())
         if found is None:
@@ -118,13 +122,13 @@ def _check_text_padding(train: RawSplit, path: str, notes: list[str], synthetic:
 
 
 def _standardization_stats(
-    standardize: Standardize, splits: dict[str, RawSplit]
+    standardize: Standardize, splits: dict[str, RawSplit], missing: tuple[str, ...]
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per-modality (mean, std): fitted on train's valid frames, or taken as given."""
     if not standardize:
         return {}
     modalities = _DEFAULT_STANDARDIZED if standardize is True else tuple(standardize)
-    modalities = tuple(m for m in modalities if m not in missing_modalities(splits))
+    modalities = tuple(m for m in modalities if m not in missing)
     unknown = [m for m in modalities if m not in MODALITIES]
     if unknown:
         raise ValueError(f"standardize names unknown modality {unknown[0]!r}; expected some of {MODALITIES}")
@@ -203,7 +207,7 @@ def dataset_from_mmsa(
         notes.append(f"no sample holds {' or '.join(missing)} (every length is 0): marked missing")
     synthetic = is_toy([t for raw in splits.values() for t in raw.raw_text])
     _check_text_padding(train, path, notes, synthetic)
-    sides = _file_padding(padding, splits, notes)  # before cleaning: non-finite values mark data
+    sides = _file_padding(padding, splits, missing, notes)  # before cleaning: non-finite values mark data
     cleaned: dict[str, int] = {}
     for name, raw in splits.items():
         for m in MODALITIES:
@@ -217,7 +221,7 @@ def dataset_from_mmsa(
             for m in ("audio", "vision"):
                 raw.features[m] = average_over_time(raw.features[m], raw.lengths.pop(m, None))
         seq_lens.update(audio=1, vision=1)
-    stats = _standardization_stats(standardize, splits)
+    stats = _standardization_stats(standardize, splits, missing)
     for raw in splits.values():
         for m, (mean, std) in stats.items():
             apply_standardization(raw.features[m], raw.lengths.get(m), mean, std)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
 import shutil
 from collections.abc import Callable, Sequence
@@ -21,14 +20,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from msmix.data.dataset import SPLITS
 from msmix.data.label_csv import read_label_csv
 from msmix.features.audio import AudioExtractor, audio_extractor, audio_frames
 from msmix.features.frames import pad_frames, split_ragged
 from msmix.features.media import AUDIO_SUFFIXES, OPENFACE_SUFFIXES, MediaIndex
 from msmix.features.text import MMSA_TEXT_LENGTH, TextEncoder
 from msmix.features.vision import VISION_DIM, openface_frames
-
-SPLITS = ("train", "valid", "test")
+from msmix.train.checkpoint import atomic_write
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,7 @@ def build_features(
                 parts.save(i, _chunk_features(rows, encoder, settings, extractor, audio_index, vision_index, bar.update))
     data, report = _assemble(table, [parts.load(i) for i in range(len(chunks))], encoder, settings, extractor.dim)
     data["config"] = _config(settings, encoder, label_csv, audio_index is not None, vision_index is not None)
-    _write_pickle(data, out)
+    atomic_write(out, lambda f: pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL))  # whole or not at all
     parts.remove()
     report.path, report.resumed_chunks = out, resumed
     return report
@@ -226,9 +225,7 @@ class _Parts:
         return self._path(i).exists()
 
     def save(self, i: int, piece: dict[str, np.ndarray]) -> None:
-        partial = self.folder / f"chunk-{i:05d}.partial.npz"
-        np.savez(partial, **piece)
-        os.replace(partial, self._path(i))
+        atomic_write(self._path(i), lambda f: np.savez(f, **piece))
 
     def load(self, i: int) -> dict[str, np.ndarray]:
         with np.load(self._path(i), allow_pickle=False) as z:
@@ -237,11 +234,3 @@ class _Parts:
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
-
-def _write_pickle(data: dict, out: Path) -> None:
-    """Write ``out`` whole or not at all (a temporary file renamed into place)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    with open(partial, "wb") as f:
-        pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(partial, out)

@@ -15,11 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from msmix.models.text_encoder import (
-    TextEncoderError,
-    load_pretrained,
-    quiet_transformers,
-)
+from msmix.models.text_encoder import TextEncoderError, load_pretrained, quiet_transformers
 
 MMSA_TEXT_LENGTH = 50
 """MMSA pads and cuts every transcript to 50 tokens (``aligned_50`` / ``unaligned_50``)."""

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from msmix import MODALITIES
 from msmix.data.batch import Batch
+from msmix.models.text_encoder import token_mask
 
 
 def time_average(x: Tensor, mask: Tensor | None) -> Tensor:
@@ -172,7 +173,7 @@ def _text_lengths(batch: Batch) -> Tensor:
     if lengths is not None:
         return lengths
     if batch.text_bert is not None:
-        return (batch.text_bert[:, 1] > 0).sum(dim=1)
+        return token_mask(batch.text_bert).sum(dim=1)
     raise ValueError(
         "use_text_lengths needs each sample's text length: the data carry neither text lengths nor "
         "'text_bert' tokens (or an input mixer mixed the text, whose tokens cannot be mixed)"

@@ -10,7 +10,7 @@ train in milliseconds. Not imported by ``import msmix``; it needs torch only (no
 """
 
 from msmix.testing.backbone_batches import BACKBONE_DIMS, BACKBONE_SEQ_LENS, backbone_batch, backbone_spec
-from msmix.testing.backbone_contract import BACKBONE_CHECKS, check_backbone
+from msmix.testing.backbone_contract import BACKBONE_CHECKS, PADDING_FIXES, check_backbone
 from msmix.testing.latent_batches import LATENT_DIMS, LAYOUTS, LatentBatch, latent_batch
 from msmix.testing.mixer_contract import MIXER_CHECKS, check_mixer
 from msmix.testing.tiny_backbone import TINY_RECIPE, TinyBackbone
@@ -25,6 +25,7 @@ __all__ = [
     "LAYOUTS",
     "LatentBatch",
     "MIXER_CHECKS",
+    "PADDING_FIXES",
     "TINY_BERT_VOCAB",
     "TINY_DIMS",
     "TINY_RECIPE",

@@ -32,6 +32,14 @@ _CHECKS: dict[str, Callable[[BackboneSubject], None]] = {
 }
 
 BACKBONE_CHECKS: tuple[str, ...] = tuple(_CHECKS)
+
+PADDING_FIXES: dict[str, dict[str, Any]] = {
+    "mult": {"mask_padding": True},
+    "almt": {"mask_padding": True},
+    "glomo": {"mask_padding": True},
+    "misa": {"pack_with_own_lengths": True},
+}
+"""The setting that fixes each reference's reading of padding frames (the default reproduces it)."""
 """The names of the backbone checks, in the order ``check_backbone`` runs them."""
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pytest
 
 from msmix.models import available
-from msmix.testing import BACKBONE_CHECKS, check_backbone
+from msmix.testing import BACKBONE_CHECKS, PADDING_FIXES, check_backbone
 
 BACKBONES = [name for name in available() if not name.startswith("_")]
 
@@ -31,20 +31,11 @@ def test_backbone_contract(name: str, check: str, one_thread: None) -> None:
     check_backbone(name, only=[check])
 
 
-FIXES = {
-    "mult": {"mask_padding": True},
-    "almt": {"mask_padding": True},
-    "glomo": {"mask_padding": True},
-    "misa": {"pack_with_own_lengths": True},
-}
-"""The setting that fixes each reference's reading of padding frames (the default reproduces it)."""
-
-
-@pytest.mark.parametrize("name", sorted(FIXES))
+@pytest.mark.parametrize("name", sorted(PADDING_FIXES))
 def test_backbones_keep_the_contract_with_padding_fixed_and_then_ignore_padding(name: str, one_thread: None) -> None:
     from msmix.models import create
     from msmix.testing import backbone_spec
 
     assert not create(name, backbone_spec()).masks_padding, f"{name}: the default reproduces the reference"
-    assert create(name, backbone_spec(), **FIXES[name]).masks_padding
-    check_backbone(name, settings=FIXES[name])
+    assert create(name, backbone_spec(), **PADDING_FIXES[name]).masks_padding
+    check_backbone(name, settings=PADDING_FIXES[name])

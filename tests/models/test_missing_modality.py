@@ -13,12 +13,11 @@ from msmix.mixing import create as create_mixer
 from msmix.mixing.objective import ObjectiveConfig
 from msmix.models import available as backbones
 from msmix.models import create
+from msmix.testing import PADDING_FIXES
 from msmix.testing.backbone_batches import backbone_batch, backbone_spec
 from msmix.train.step import training_loss
 
-FIXES = {"mult": {"mask_padding": True}, "almt": {"mask_padding": True}, "glomo": {"mask_padding": True},
-         "misa": {"pack_with_own_lengths": True}}
-CASES = [(b, s) for b in backbones() for s in ({}, FIXES.get(b)) if s is not None]
+CASES = [(b, s) for b in backbones() for s in ({}, PADDING_FIXES.get(b)) if s is not None]
 
 
 def _without(batch, modalities: tuple[str, ...], rows: torch.Tensor):
