@@ -23,7 +23,8 @@ CHROMIUM_ARGS = [
 
 # Every code cell's prompt ("[3]:", "[*]:" while running, "[ ]:" before), the execution
 # indicator's status, the status bar's kernel line ("Python 3 (ipykernel) | Idle"), the text of
-# any output holding a Python traceback, and whether the notebook has unsaved changes.
+# any output holding a Python traceback, and whether the notebook has unsaved changes (read from
+# the notebook's own tab in the main dock: the side bars' current tabs are never dirty).
 NOTEBOOK_STATE_JS = """() => {
   const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
   if (!panel) return null;
@@ -33,7 +34,7 @@ NOTEBOOK_STATE_JS = """() => {
   const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
   const kernel = [...document.querySelectorAll('.jp-StatusBar-TextItem')].map(e => e.textContent)
     .find(t => t.includes('|')) || '';
-  const tab = document.querySelector('.lm-TabBar-tab.lm-mod-current');
+  const tab = document.querySelector('.lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current');
   return {prompts, errors, kernel, status: indicator ? indicator.getAttribute('data-status') : null,
           dirty: tab ? tab.classList.contains('jp-mod-dirty') : null};
 }"""
@@ -188,9 +189,20 @@ class NotebookPage:
         self.wait_for(lambda s: all_cells_ran(s) and len(s["prompts"]) == self.code_cells, "every cell to run", timeout)
 
     def save(self, timeout: float) -> None:
+        """Save, and wait until the tab is clean and the file on disk holds the run (a reload
+        reads the notebook from disk, so it must not start before the save has landed)."""
         self.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook").first.click(position={"x": 5, "y": 5})
         self.page.keyboard.press("Control+s")
-        self.wait_for(lambda s: s["dirty"] is False, "the notebook to be saved", timeout)
+        self.wait_for(lambda s: s["dirty"] is False and self.saved_run(), "the notebook to be saved", timeout)
+
+    def saved_run(self) -> bool:
+        """Whether the notebook file on disk has an execution count in every code cell (the served
+        copy starts with none; a file caught mid-write reads as not saved yet)."""
+        try:
+            cells = nbformat.read(self.lab.root / self.notebook, as_version=4).cells
+        except (OSError, ValueError):
+            return False
+        return all(cell.execution_count is not None for cell in cells if cell.cell_type == "code")
 
     def reload(self, timeout: float) -> None:
         """Reload the page; the kernel keeps running and the widgets come back from it."""
