@@ -90,6 +90,7 @@ class Mixer(nn.Module):
 
     point: ClassVar[str] = "latent"
     name: ClassVar[str] = ""
+    predicts_intensities: ClassVar[bool] = False  # True where ``intensities`` is implemented
     config_class: ClassVar[type] = object
 
     def __init__(
@@ -137,6 +138,11 @@ class Mixer(nn.Module):
 
     def check_latents(self, latents: Latents, masks: Masks) -> None:
         """Checks beyond the common ones (one batch size, shapes of masks); none by default."""
+
+    def intensities(self, latents: Latents, masks: Masks | None = None) -> dict[str, Tensor]:
+        """Per modality, the (B,) sentiment intensities the mixer predicts from a batch's latents
+        (MS-Mix's SIG predictors); empty for a mixer that predicts none (the default)."""
+        return {}
 
     def mix(  # pragma: no cover - interface
         self, latents: Latents, labels: Tensor, masks: Masks, generator: torch.Generator | None

@@ -117,6 +117,7 @@ class MSMix(Mixer):
     """
 
     point = "latent"
+    predicts_intensities = True
 
     config_class = MSMixConfig
 
@@ -141,13 +142,18 @@ class MSMix(Mixer):
     ) -> MixResult:
         cfg = self.config
         latents = {m: latents[m] for m in self.dims}
-        intensities = {m: self.predictors[m](latents[m], masks.get(m)) for m in self.present}
+        intensities = self.intensities(latents, masks)
         aux = self._alignment_loss(intensities, labels)
         similarity, selection = sass({m: latents[m] for m in self.present}, labels, masks, cfg, generator)
         return sig_mix(
             latents, labels, masks, intensities, similarity, selection, cfg, generator,
             aux_loss=aux, info=_info(selection, labels),
         )
+
+    def intensities(self, latents: Latents, masks: Masks | None = None) -> dict[str, Tensor]:
+        """Per modality the data hold, the (B,) intensities of its SIG predictor."""
+        masks = masks or {}
+        return {m: self.predictors[m](latents[m], masks.get(m)) for m in self.present}
 
     def _alignment_loss(self, intensities: dict[str, Tensor], y: Tensor) -> Tensor:
         cfg = self.config

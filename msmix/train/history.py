@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import pandas as pd
 
 TIMING_COLUMNS = ("seconds",)
+_NESTED = ("valid_metrics", "diagnostics")  # dict fields, flattened into columns of a row
 
 
 @dataclass
@@ -18,7 +19,9 @@ class EpochRecord:
     ``train_task`` the task loss on the original samples, ``train_mixup`` the (unweighted) mixup
     loss, ``train_aux`` the mixer's (unweighted) auxiliary loss, ``train_model_aux`` the sum of the
     backbone's own auxiliary losses. ``valid_loss`` is the task loss on the validation split (what
-    early stopping watches); ``best`` marks the epoch whose weights are kept.
+    early stopping watches); ``best`` marks the epoch whose weights are kept. ``diagnostics`` holds
+    the per-epoch probe of a mixer's intensity predictors (``msmix.train.intensity_probe``; empty
+    for mixers without any), flattened into columns of their own names.
     """
 
     epoch: int
@@ -32,11 +35,13 @@ class EpochRecord:
     lr: float
     best: bool
     train_model_aux: float = 0.0
+    diagnostics: dict[str, float] = field(default_factory=dict)
 
     def to_row(self) -> dict[str, Any]:
-        """Flat dict: ``valid_metrics`` become ``valid_<metric>`` columns."""
-        row = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "valid_metrics"}
+        """Flat dict: ``valid_metrics`` become ``valid_<metric>`` columns, ``diagnostics`` their own."""
+        row = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _NESTED}
         row.update({f"valid_{k}": v for k, v in self.valid_metrics.items()})
+        row.update(self.diagnostics)
         return row
 
     def to_dict(self) -> dict[str, Any]:
@@ -49,8 +54,8 @@ class EpochRecord:
 
 
 def history_frame(records: list[EpochRecord]) -> pd.DataFrame:
-    """The history table: one row per epoch, ``valid_<metric>`` columns flattened."""
-    columns = [f.name for f in fields(EpochRecord) if f.name != "valid_metrics"]
+    """The history table: one row per epoch, ``valid_<metric>`` and diagnostics columns flattened."""
+    columns = [f.name for f in fields(EpochRecord) if f.name not in _NESTED]
     return pd.DataFrame([r.to_row() for r in records], columns=None if records else columns)
 
 

@@ -4,7 +4,9 @@ The step is built for speed without changing any model: batches are cut by index
 tensors already on the device, originals and mixed samples go through ``fuse`` as one batch, Adam
 runs fused, gradients are freed rather than zeroed, and losses are summed on the device and read
 once per epoch (no per-step host sync). Evaluation runs under ``torch.inference_mode`` in large
-batches. ``compile=True`` compiles ``encode`` and ``fuse`` with ``torch.compile``.
+batches. ``compile=True`` compiles ``encode`` and ``fuse`` with ``torch.compile``. After each
+epoch a mixer with intensity predictors (MS-Mix) is probed (``msmix.train.intensity_probe``) and
+the numbers join the epoch's record, so a collapse of its predictors shows in the history.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from msmix.settings import check_known
 from msmix.train.config import TrainConfig
 from msmix.train.early_stopping import EarlyStopping
 from msmix.train.history import EpochRecord, FitResult, history_frame
+from msmix.train.intensity_probe import intensity_diagnostics
 from msmix.train.optim import build_optimizer, build_scheduler, clip_gradients, parameter_groups, step_scheduler
 from msmix.train.progress import StepProgress, batch_bar
 from msmix.train.resume import RunCheckpoints, TrainingState, Weights
@@ -207,6 +210,7 @@ class Trainer:
         if means is None:
             return None
         valid_loss, valid_metrics = self._validate()
+        diagnostics = intensity_diagnostics(self.model, self.mixer, self.data, self.config)
         improved = self.early_stopping.update(epoch, valid_loss)
         step_scheduler(self.scheduler, valid_loss)
         losses = dict(zip(_LOSS_PARTS, means.tolist()))
@@ -217,6 +221,7 @@ class Trainer:
             seconds=time.perf_counter() - started,
             lr=lr,
             best=improved,
+            diagnostics=diagnostics,
             **losses,
         )
 
