@@ -12,6 +12,7 @@ import html
 from dataclasses import dataclass, replace
 from typing import Any
 
+import pandas as pd
 import torch
 from torch import Tensor
 
@@ -84,6 +85,7 @@ class PairInputs:
     config: MSMixConfig
     note: str
     source: str
+    history: pd.DataFrame | None = None  # the epoch history of the run the model came from, if any
 
 
 def prepare(
@@ -107,8 +109,9 @@ def prepare(
     msmix_mixer, whose = resolve_msmix(dims, sample.spec, mixer, trained, seed)
     note = (f"{html.escape(what)}; {whose}; {len(sample)} samples of the {sample.split} split"
             + ("" if isinstance(model, LatentBatch) else f" (seed {seed})") + ".")
+    history = getattr(model, "history", None)
     return PairInputs(sample, intensities_of(msmix_mixer, sample), with_settings(msmix_mixer.config, **settings),
-                      note, source)
+                      note, source, history if isinstance(history, pd.DataFrame) else None)
 
 
 def with_settings(config: MSMixConfig, **settings: Any) -> MSMixConfig:

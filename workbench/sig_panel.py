@@ -13,14 +13,19 @@ from dataclasses import replace
 from typing import Any
 
 import ipywidgets as widgets
+import numpy as np
+import pandas as pd
 
 from msmix.data.dataset import Dataset
 from msmix.mixing.base import Mixer
+from msmix.mixing.intensity_stats import intensity_stats, predictor_state
 from msmix.mixing.msmix import MSMixConfig
 from msmix.mixing.sig import LABEL_RATIO_MODES, normalized_intensity
+from msmix.train.intensity_probe import probed_modalities
 from workbench._panel import Panel, figure_row, row
 from workbench._style import MIXED, MODALITY_COLOURS, NEUTRAL, PARENT_COLOURS, shorten
 from workbench.figures import base_figure, set_title
+from workbench.intensity_history import collapse_summary, draw_intensity_history, intensity_history_figure
 from workbench.live_figure import LiveFigure
 from workbench.pair_view import PairView, pair_view, prepare
 from workbench.sources import LatentBatch
@@ -38,12 +43,17 @@ class SigExplorer(Panel):
             modality, trace 2 the ratio of parent a per modality and for the label.
         pair_text: HTML naming the two parents and the mixed label.
         intensity_figure: one scatter per modality, intensity (y) against label (x).
+        intensity_state: HTML saying, per modality, how the shown intensities follow the labels
+            (a collapsed predictor says the same for every sample).
+        history_figure: the predictors epoch by epoch (``workbench.intensity_history``), when the
+            model came with a run history that holds them (a training panel or a LoadedRun); else None.
         view: the current ``PairView``; sample: the ``LatentBatch`` shown; intensities: per modality (B,).
     """
 
     css_name = "sig"
 
-    def __init__(self, sample: LatentBatch, intensities: dict, config: MSMixConfig, note: str, source: str = "") -> None:
+    def __init__(self, sample: LatentBatch, intensities: dict, config: MSMixConfig, note: str, source: str = "",
+                 history: pd.DataFrame | None = None) -> None:
         super().__init__()
         self.sample, self.intensities = sample, intensities
         self._config = config.resolved()
@@ -57,6 +67,13 @@ class SigExplorer(Panel):
         self.ratio_figure = self._ratio_figure()
         self.pair_figure = self._pair_figure()
         self.intensity_figure = self._intensity_figure()
+        self.intensity_state = widgets.HTML(self._state_text())
+        self.history_figure, history_rows = None, []
+        if history is not None and probed_modalities(history):
+            self.history_figure = intensity_history_figure(sample.spec)
+            draw_intensity_history(self.history_figure, history)
+            history_rows = [widgets.HTML(f"<div style='padding:2px 8px'>During training. {collapse_summary(history)}</div>"),
+                            self.history_figure]
         self.view: PairView | None = None
         for control in (self.alpha, self.label_ratio, self.seed):
             control.observe(lambda _: self.refresh(), names="value")
@@ -64,6 +81,7 @@ class SigExplorer(Panel):
         self._arrange(sample.spec, source, note, [
             row(self.alpha, self.label_ratio, self.seed),
             figure_row(self.ratio_figure, self.intensity_figure),
+            self.intensity_state, *history_rows,
             self.pair, self.pair_text, self.pair_figure,
         ])
         self.refresh()
@@ -104,6 +122,20 @@ class SigExplorer(Panel):
             f"mixed label <b>{float(mix.labels[r]):+.2f}</b> = {float(mix.label_ratio[r]):.2f} &times; "
             f"{float(s.labels[a]):+.2f} + {1 - float(mix.label_ratio[r]):.2f} &times; {float(s.labels[b]):+.2f}"
         )
+
+    def _state_text(self) -> str:
+        """Per modality: the shown intensities' correlation with the labels, saturated share and state."""
+        s = self.sample
+        stats = intensity_stats(self.intensities, s.labels, s.spec.label_range)
+        parts = []
+        for m in self.intensities:
+            corr, saturated, std = stats[f"{m}_corr"], stats[f"{m}_saturated"], stats[f"{m}_std"]
+            corr_text = f"{corr:+.2f}" if np.isfinite(corr) else "undefined (constant)"
+            parts.append(f"<b>{m}</b> corr {corr_text}, {saturated:.0%} saturated, mean {stats[f'{m}_mean']:+.2f} "
+                         f"&plusmn; {std:.2f} ({predictor_state(corr, saturated, std)})")
+        return (f"<div style='padding:2px 8px'>These {len(s)} samples' intensities: " + "; ".join(parts) +
+                ". A collapsed predictor knows nothing of the sample: its share of a pair's ratio comes from what "
+                "differences remain (min-max normalised over the batch), not from sentiment.</div>")
 
     def _ratio_figure(self) -> LiveFigure:
         figure = base_figure("Mixing ratios of the drawn pairs (weight of parent a)", "ratio", "pairs",
@@ -156,5 +188,5 @@ def sig_explorer(
     ``label_ratio``, ``threshold``, ...) the pairs and ratios start from.
     """
     given = prepare(model, data, mixer, split, batch_size, seed, settings)
-    return SigExplorer(given.sample, given.intensities, given.config, given.note, given.source)
+    return SigExplorer(given.sample, given.intensities, given.config, given.note, given.source, given.history)
 

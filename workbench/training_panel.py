@@ -41,6 +41,7 @@ from msmix.train.config import DEVICES
 from workbench._panel import Panel, figure_row, row, scrolling
 from workbench._style import NEGATIVE, POSITIVE, table_html
 from workbench.figures import base_figure, titled
+from workbench.intensity_history import collapse_summary, draw_intensity_history, intensity_history_figure
 from workbench.live_figure import LiveFigure
 from workbench.sources import load_data
 
@@ -60,6 +61,8 @@ class TrainingPanel(Panel):
         progress: FloatProgress in [0, 1]; status: HTML line on what is happening.
         loss_figure: traces ``train`` and ``valid`` (x epoch); metric_figure: the chosen validation
             metric (``metric`` Dropdown) per epoch.
+        intensity_box: for a run with intensity predictors (MS-Mix), ``intensity_note`` (their state
+            at the last epoch) and ``intensity_figure`` (``workbench.intensity_history``); empty otherwise.
         results_table: HTML of ``results`` (one row per run trained here).
         model, mixer: the trained (or loaded) backbone and mixer, so the panel can be handed to the
             other panels as their model; history: the epoch table (``Trainer.history``);
@@ -95,6 +98,9 @@ class TrainingPanel(Panel):
         self.metric = widgets.Dropdown(options=["Corr", "MAE"], value="Corr", description="valid metric")
         self.loss_figure = self._loss_figure()
         self.metric_figure = self._metric_figure()
+        self.intensity_figure = intensity_history_figure(self.spec)
+        self.intensity_note = widgets.HTML()
+        self.intensity_box = widgets.VBox([])
         self.results_table = widgets.HTML()
         self.results = pd.DataFrame()
         self.model: Backbone | None = None
@@ -119,6 +125,7 @@ class TrainingPanel(Panel):
             row(self.load_path, self.load_button),
             self.status,
             self.metric, figure_row(self.loss_figure, self.metric_figure),
+            self.intensity_box,
             scrolling(self.results_table),
         ])
 
@@ -266,6 +273,19 @@ class TrainingPanel(Panel):
             figure.data[0].x, figure.data[0].y = epochs, column(f"valid_{metric}")
             figure.layout.yaxis.title.text = metric
             figure.layout.title.text = titled(f"Validation {metric}", self.spec)
+        self._draw_intensities()
+
+    def _draw_intensities(self) -> None:
+        """Show the intensity predictors' history where the run has one; hide the figure otherwise
+        (an empty figure would pass for a blank one)."""
+        summary = collapse_summary(self.history)
+        if not summary:
+            self.intensity_box.children = ()
+            return
+        self.intensity_note.value = f"<div style='padding:2px 8px'>Intensity predictors. {summary}</div>"
+        draw_intensity_history(self.intensity_figure, self.history)
+        if not self.intensity_box.children:
+            self.intensity_box.children = (self.intensity_note, self.intensity_figure)
 
     def _loss_figure(self) -> LiveFigure:
         figure = base_figure("Loss per epoch", "epoch", "loss", self.spec, height=360)

@@ -57,3 +57,17 @@ def _pearson(a: Tensor, b: Tensor) -> Tensor:
     a, b = a - a.mean(), b - b.mean()
     scale = a.norm() * b.norm()
     return (a @ b) / scale if scale > 0 else a.new_tensor(float("nan"))
+
+
+COLLAPSED_SATURATION = 0.9  # this share of predictions at ±range (within ``saturation``) or more
+COLLAPSED_STD = 0.05  # or a spread below this (label units): one value for every sample
+FOLLOWS_CORR = 0.3  # a correlation with the labels of at least this counts as following them
+
+
+def predictor_state(corr: float, saturated: float, std: float) -> str:
+    """A predictor's state in words, from its ``intensity_stats``: ``"collapsed"`` (saturated or
+    constant: it says the same for every sample), ``"follows the labels"`` (corr >= 0.3) or
+    ``"barely follows the labels"``. The thresholds are the module's constants."""
+    if saturated >= COLLAPSED_SATURATION or std < COLLAPSED_STD or corr != corr:  # NaN: constant
+        return "collapsed"
+    return "follows the labels" if corr >= FOLLOWS_CORR else "barely follows the labels"

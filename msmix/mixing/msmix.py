@@ -49,6 +49,8 @@ class MSMixConfig:
         label_ratio: ``"mean"`` of the modality ratios (code) or ``"intensity_weighted"``.
         sal: ``"batch_kl"`` (code), ``"per_sample"`` or ``"none"``.
         sal_scale: factor on SAL (None: 1000 for batch_kl as in the code, 1 for per_sample).
+        detach_intensity: the intensity predictors read detached latents, so SAL and the ratios'
+            gradients train the predictors only, never the encoders (beyond the paper).
         heads: attention heads of the intensity predictors.
         eps: guard of the ratio and normalisation divisions (1e-8 as in the code).
     """
@@ -64,6 +66,7 @@ class MSMixConfig:
     label_ratio: str = "mean"
     sal: str = "batch_kl"
     sal_scale: float | None = None
+    detach_intensity: bool = False
     heads: int = 4
     eps: float = 1e-8
 
@@ -80,6 +83,8 @@ class MSMixConfig:
         check_n_mix(self.n_mix)
         if self.max_label_gap is not None and self.max_label_gap < 0:
             raise ValueError(f"max_label_gap must be >= 0, got {self.max_label_gap}")
+        if not isinstance(self.detach_intensity, bool):
+            raise ValueError(f"detach_intensity must be True or False, got {self.detach_intensity!r}")
         if self.heads < 1:
             raise ValueError(f"heads must be >= 1, got {self.heads}")
         if self.eps <= 0:
@@ -153,7 +158,8 @@ class MSMix(Mixer):
     def intensities(self, latents: Latents, masks: Masks | None = None) -> dict[str, Tensor]:
         """Per modality the data hold, the (B,) intensities of its SIG predictor."""
         masks = masks or {}
-        return {m: self.predictors[m](latents[m], masks.get(m)) for m in self.present}
+        detach = self.config.detach_intensity
+        return {m: self.predictors[m](latents[m].detach() if detach else latents[m], masks.get(m)) for m in self.present}
 
     def _alignment_loss(self, intensities: dict[str, Tensor], y: Tensor) -> Tensor:
         cfg = self.config

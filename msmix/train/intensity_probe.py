@@ -20,9 +20,12 @@ each term's pull, not one step's exact gradient.
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import torch
 from torch import Tensor
 
+from msmix import MODALITIES
 from msmix.data.batch import Batch
 from msmix.data.dataset import Dataset
 from msmix.inference import eval_mode
@@ -97,3 +100,18 @@ def _norms(term: Tensor, latents: list[Tensor]) -> list[Tensor]:
         return [term.new_zeros((), dtype=torch.float32) for _ in latents]
     grads = torch.autograd.grad(term, latents, retain_graph=True, allow_unused=True)
     return [g.float().norm() if g is not None else term.new_zeros((), dtype=torch.float32) for g in grads]
+
+
+def probed_modalities(history: pd.DataFrame) -> list[str]:
+    """The modalities whose intensity predictor a run history's probe columns describe."""
+    return [m for m in MODALITIES if f"intensity_{m}_corr" in history.columns]
+
+
+def sal_gradient_share(history: pd.DataFrame, modality: str) -> np.ndarray:
+    """Per epoch of a run history, SAL's gradient norm at the modality's latent over the sum of
+    every term's norm (a share of the pull on its encoder, not of one summed vector); NaN where
+    every term is 0."""
+    norms = history[[c for t in TERMS if (c := f"grad_{modality}_{t}") in history.columns]].to_numpy(float)
+    total = norms.sum(axis=1)
+    sal = history[f"grad_{modality}_sal"].to_numpy(float)
+    return np.divide(sal, total, out=np.full_like(sal, np.nan), where=total > 0)

@@ -114,3 +114,29 @@ def test_data_without_audio_and_vision_show_text_alone(backbone, dataset) -> Non
     assert "audio and vision missing" in panel.children[0].value
     pairs = sass_explorer(backbone, text_only, mixer=mixer, batch_size=20, seed=2)
     np.testing.assert_allclose(pairs.view.similarity.numpy(), expected.similarity.numpy(), atol=1e-6)
+
+
+def test_the_state_line_reports_each_modality_of_the_shown_batch(panel) -> None:
+    from msmix.mixing.intensity_stats import intensity_stats
+
+    stats = intensity_stats(panel.intensities, panel.sample.labels, panel.sample.spec.label_range)
+    for m in panel.intensities:
+        assert f"<b>{m}</b> corr {stats[f'{m}_corr']:+.2f}" in panel.intensity_state.value
+    assert panel.history_figure is None  # a bare backbone comes without a run history
+
+
+def test_a_trained_run_brings_its_predictors_history(dataset) -> None:
+    from workbench import training_panel
+
+    trained = training_panel(dataset, backbone="lmf", mixer="msmix", max_epochs=2, seed=3)
+    trained.train_now()
+    panel = sig_explorer(trained, dataset, batch_size=20, seed=2)
+    assert panel.history_figure is not None
+    np.testing.assert_allclose(panel.history_figure.figure.data[0].y, trained.history["intensity_text_corr"])
+    assert any("During training. Epoch 2" in str(getattr(w, "value", "")) for w in _all_children(panel))
+
+
+def _all_children(widget):
+    for child in getattr(widget, "children", ()):
+        yield child
+        yield from _all_children(child)
