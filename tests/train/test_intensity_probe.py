@@ -96,3 +96,19 @@ def test_records_without_diagnostics_still_load():
     assert record.diagnostics == {}
     again = EpochRecord.from_dict({**stored, "diagnostics": {"intensity_text_corr": 0.5}})
     assert history_frame([record, again])["intensity_text_corr"].tolist()[1] == 0.5
+
+
+def test_detached_intensities_keep_sal_off_the_encoders(tiny_data):
+    trainer = make_trainer(tiny_data, max_epochs=1, mixer_config={"detach_intensity": True})
+    before = weights_of(trainer.mixer)
+    history = trainer.fit().history
+    assert (history[[f"grad_{m}_sal" for m in MODALITIES]] == 0).all().all()
+    after = weights_of(trainer.mixer)
+    assert any(not torch.equal(before[k], after[k]) for k in before), "SAL must still train the predictors"
+
+
+def test_detach_intensity_must_be_a_bool():
+    from msmix.mixing.msmix import MSMixConfig
+
+    with pytest.raises(ValueError, match="detach_intensity must be True or False"):
+        MSMixConfig(detach_intensity="yes")
