@@ -197,6 +197,8 @@ def test_list_names_backbones_and_mixers(capsys: pytest.CaptureFixture) -> None:
         ([*TRAIN, "--set", "mixer.nope=1"], "bad mixer setting"),
         ([*TRAIN, "--set", "train.lr=-1"], "bad train setting"),
         ([*TRAIN, "--resume"], "--resume needs --out"),
+        ([*TRAIN, "--train-fraction", "0"], "--train-fraction must be a number in (0, 1]"),
+        ([*TRAIN, "--train-fraction", "1.5"], "--train-fraction must be a number in (0, 1]"),
         ([*TRAIN, "--data", "toy:huge"], "cannot load data"),
         (["summary", "missing.csv"], "does not exist"),
         (["sweep", "missing.toml"], "does not exist"),
@@ -205,6 +207,24 @@ def test_list_names_backbones_and_mixers(capsys: pytest.CaptureFixture) -> None:
 )
 def test_mistakes_print_one_line_and_exit_2(argv: list[str], expected: str, capsys: pytest.CaptureFixture) -> None:
     _one_line_error(capsys, argv, expected)
+
+
+def test_train_fraction_lands_in_the_spec_and_the_row(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from msmix.cli import build_parser
+    from msmix.cli.train import _spec_from_args
+
+    def spec(*extra: str):
+        return _spec_from_args(build_parser().parse_args([*TRAIN, *extra]))
+
+    assert spec("--train-fraction", "0.25").train == {"max_epochs": 2, "train_fraction": 0.25}
+    assert spec("--train-fraction", "1").config_hash() == spec().config_hash(), "the whole split is the default"
+    assert spec("--set", "train.train_fraction=0.5").train["train_fraction"] == 0.5
+    assert main(["train", "--data", "toy", "--backbone", "lmf", "--mixer", "none", "--epochs", "1", "--threads", "1",
+                 "--train-fraction", "0.25", "--quiet", "--out", str(tmp_path)]) == 0
+    assert "(25 % of its train split)" in capsys.readouterr().out
+    (row,) = read_results(tmp_path / "results.csv").to_dict("records")
+    assert row["train_fraction"] == 0.25 and row["train.train_fraction"] == 0.25 and row["epochs"] == 1
+    assert list(row).index("train_fraction") == list(row).index("seed") + 1
 
 
 def test_bad_data_files_are_data_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

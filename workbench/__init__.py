@@ -14,6 +14,7 @@ name (a fresh model), a Backbone, a LoadedRun (``msmix.load_checkpoint``) or the
     workbench.errors_panel(run, "toy")
     workbench.latent_panel(run, "toy")
     workbench.comparison_panel("runs/results.csv", mmsa="mosi.csv")
+    workbench.data_efficiency_panel("runs/results.csv")   # a metric against the train fraction
 
 Figures are ``LiveFigure`` widgets: a view draws the figure's current state whenever it is created,
 so figures survive a page reload while the kernel runs. ``base_figure`` gives a plotly figure the
@@ -24,6 +25,7 @@ Every display of the generated demo data says it is SYNTHETIC.
 from workbench._style import MIXER_COLOURS, MODALITY_COLOURS
 from workbench.attribution_panel import AttributionPanel, attribution_panel
 from workbench.comparison_panel import ComparisonPanel, comparison_panel
+from workbench.data_efficiency import DataEfficiencyPanel, data_efficiency_figure, data_efficiency_panel
 from workbench.data_panel import DataPanel, data_panel
 from workbench.errors_panel import ErrorsPanel, errors_panel
 from workbench.figures import base_figure
@@ -37,6 +39,7 @@ from workbench.training_panel import TrainingPanel, training_panel
 __all__ = [
     "AttributionPanel",
     "ComparisonPanel",
+    "DataEfficiencyPanel",
     "DataPanel",
     "ErrorsPanel",
     "LatentBatch",
@@ -50,6 +53,8 @@ __all__ = [
     "attribution_panel",
     "base_figure",
     "comparison_panel",
+    "data_efficiency_figure",
+    "data_efficiency_panel",
     "data_panel",
     "encode_sample",
     "errors_panel",

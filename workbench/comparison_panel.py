@@ -109,9 +109,10 @@ class ComparisonPanel(Panel):
         self._draw_paired(rows)
 
     def _methods(self) -> pd.Series:
-        """A name per summary row: the mixer, with any swept mixer settings in brackets."""
+        """A name per summary row: the mixer, with the settings that differ between rows (swept
+        mixer settings, the train fraction) in brackets."""
         settings = [c for c in self.summary.columns if c not in _STAT_COLUMNS
-                    and not c.endswith(("_mean", "_std"))]
+                    and not c.endswith(("_mean", "_std")) and self.summary[c].astype(str).nunique() > 1]
         names = []
         for _, row in self.summary.iterrows():
             given = ", ".join(f"{k}={row[k]}" for k in settings if pd.notna(row[k]))

@@ -22,6 +22,7 @@ import pandas as pd
 import msmix.mixing
 import msmix.models
 from msmix.data.dataset import Dataset
+from msmix.data.subset import check_fraction
 from msmix.experiment import METRIC_COLUMNS
 from msmix.experiment.settings import overrides_from
 from msmix.mixing.base import Mixer
@@ -45,8 +46,10 @@ from workbench.intensity_history import collapse_summary, draw_intensity_history
 from workbench.live_figure import LiveFigure
 from workbench.sources import load_data
 
-RESULT_COLUMNS = ("backbone", "mixer", "seed", "epochs", "best_epoch", "train_seconds", "stopped_early", "interrupted")
+RESULT_COLUMNS = ("backbone", "mixer", "seed", "train_fraction", "epochs", "best_epoch", "train_seconds", "stopped_early",
+                  "interrupted")
 PROGRESS_EVERY = 0.25  # seconds between progress-bar updates from the training thread
+TRAIN_FRACTIONS = (0.1, 0.25, 0.5, 1.0)  # the shares of the train split offered (1.0: all of it)
 
 
 class TrainingPanel(Panel):
@@ -54,6 +57,8 @@ class TrainingPanel(Panel):
 
     Attributes (drive them from code or tests):
         backbone_choice, mixer_choice, seed, max_epochs, patience, device: the run's controls.
+        train_fraction: Dropdown of the share of the train split to train on (seeded and stratified;
+            validation and test stay whole); 100 % leaves the setting out of the run's overrides.
         settings: Textarea of overrides, one ``group.name=value`` per line (``mixer.threshold=0.3``,
             ``train.lr=0.002``, ``model.rank=4``), as ``msmix train --set`` takes them.
         train_button, stop_button: start a background run; ask it to stop after the current batch.
@@ -83,6 +88,8 @@ class TrainingPanel(Panel):
         self.max_epochs = widgets.BoundedIntText(value=defaults["max_epochs"], min=1, max=1000, description="max epochs")
         self.patience = widgets.BoundedIntText(value=defaults["patience"], min=0, max=1000, description="patience")
         self.device = widgets.Dropdown(options=list(DEVICES), value=defaults["device"], description="device")
+        self.train_fraction = widgets.Dropdown(options=_fraction_options(defaults["train_fraction"]),
+                                               value=defaults["train_fraction"], description="train fraction")
         self.settings = widgets.Textarea(value=defaults["settings"], placeholder="(none: the published settings)",
                                          description="overrides", layout={"width": "420px", "height": "70px"})
         self.settings_help = widgets.HTML(
@@ -119,7 +126,7 @@ class TrainingPanel(Panel):
         source = data.source if isinstance(data, Dataset) else str(data)
         self._arrange(self.spec, source, "", [
             row(self.backbone_choice, self.mixer_choice, self.seed),
-            row(self.max_epochs, self.patience, self.device),
+            row(self.max_epochs, self.patience, self.device, self.train_fraction),
             row(self.settings, self.settings_help),
             row(self.train_button, self.stop_button, self.progress),
             row(self.load_path, self.load_button),
@@ -138,8 +145,9 @@ class TrainingPanel(Panel):
     def run_spec(self) -> RunSpec:
         """The RunSpec the controls describe (overrides parsed as ``msmix train --set`` does)."""
         groups = overrides_from(self.settings.value.replace(",", "\n").splitlines())
+        share = {} if self.train_fraction.value == 1 else {"train_fraction": self.train_fraction.value}
         train = {"max_epochs": int(self.max_epochs.value), "patience": int(self.patience.value),
-                 "device": self.device.value, **groups.pop("train")}
+                 "device": self.device.value, **share, **groups.pop("train")}
         data = self.data if isinstance(self.data, str) else (self.data.spec.name or self.data.spec.kind)
         return RunSpec(data=data, backbone=self.backbone_choice.value, mixer=self.mixer_choice.value,
                        seed=int(self.seed.value), train=train, **groups)
@@ -299,6 +307,12 @@ class TrainingPanel(Panel):
         return LiveFigure(figure)
 
 
+def _fraction_options(start: float) -> list[tuple[str, float]]:
+    """The train-fraction menu, ``("25 %", 0.25)``, with ``start`` added where it is another share."""
+    values = sorted({*TRAIN_FRACTIONS, float(start)})
+    return [(f"{value * 100:g} %", value) for value in values]
+
+
 class _PanelCallback(Callback):
     """Feeds the panel from the training thread."""
 
@@ -330,6 +344,7 @@ def training_panel(
     patience: int = 8,
     device: str = "auto",
     settings: str = "",
+    train_fraction: float = 1.0,
 ) -> TrainingPanel:
     """A training panel: ``panel = workbench.training_panel("toy"); panel.train_now()``.
 
@@ -339,7 +354,10 @@ def training_panel(
         out_dir: keep checkpoints and ``spec.json`` in ``out_dir/<run>/`` (None: nothing on disk).
         backbone, mixer, seed, max_epochs, patience, device: starting values of the controls.
         settings: starting overrides, ``group.name=value`` per line (e.g. ``"mixer.threshold=0.3"``).
+        train_fraction: the starting share of the train split to train on (10, 25, 50 or 100 % are
+            offered); a ``train.train_fraction`` line in ``settings`` overrides it.
     """
+    check_fraction(train_fraction)
     defaults = {"backbone": backbone, "mixer": mixer, "seed": seed, "max_epochs": max_epochs,
-                "patience": patience, "device": device, "settings": settings}
+                "patience": patience, "device": device, "settings": settings, "train_fraction": float(train_fraction)}
     return TrainingPanel(data, out_dir, defaults)

@@ -25,6 +25,9 @@ def add(commands: Any) -> None:
     p.add_argument("--seed", type=int, help="the run's seed (default: 1111)")
     p.add_argument("--epochs", type=int, metavar="MAX", help="most epochs (default: the backbone's published recipe)")
     p.add_argument("--patience", type=int, metavar="N", help="early-stopping patience in epochs (default: the recipe's)")
+    p.add_argument("--train-fraction", type=float, metavar="F",
+                   help="train on a seeded, stratified share F in (0, 1] of the train split, e.g. 0.25 "
+                   "(drawn per sentiment class from the run's seed); validation and test stay whole (default: 1)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="where to train (default: auto, CUDA when available)")
     p.add_argument("--out", metavar="DIR", help="append the row to DIR/results.csv and keep the checkpoints in DIR/<run>/ "
                    "(the layout of a sweep's folder)")
@@ -81,11 +84,25 @@ def _spec_from_args(args: argparse.Namespace) -> Any:
     for flag, name in (("epochs", "max_epochs"), ("patience", "patience"), ("device", "device")):
         if getattr(args, flag) is not None:
             groups["train"][name] = getattr(args, flag)
+    if args.train_fraction is not None:
+        _set_fraction(groups["train"], args.train_fraction)
     try:
         return RunSpec(data=args.data, backbone=args.backbone, mixer=args.mixer, **groups,
                        **({} if args.seed is None else {"seed": args.seed}))
     except ValueError as err:
         raise UsageError(str(err)) from None
+
+
+def _set_fraction(train: dict[str, Any], fraction: float) -> None:
+    """``--train-fraction`` into the train overrides; 1 (all of the split, the default) sets nothing,
+    so the run keeps the config hash of a run without the option."""
+    if not 0 < fraction <= 1:  # also refuses NaN
+        raise UsageError(f"--train-fraction must be a number in (0, 1], the share of the train split to train on, "
+                         f"got {fraction:g}")
+    if fraction == 1:
+        train.pop("train_fraction", None)
+    else:
+        train["train_fraction"] = fraction
 
 
 def _print_row(row: dict[str, Any], synthetic: bool) -> None:
@@ -94,6 +111,9 @@ def _print_row(row: dict[str, Any], synthetic: bool) -> None:
     from msmix.experiment import METRIC_COLUMNS
 
     data = f"{row['data']} (synthetic demo data)" if synthetic else row["data"]
+    share = row.get("train_fraction", 1.0)
+    if share == share and share != 1:  # not NaN (rows of earlier versions), not the whole split
+        data += f" ({share * 100:g} % of its train split)"
     print(f"{row['backbone']} + {row['mixer']} on {data}, seed {row['seed']}: {row.get('epochs')} epochs "
           f"(best {row.get('best_epoch')}), {row.get('train_seconds')} s on {row.get('device')}, config {row['config_hash']}")
     columns = [c for c in METRIC_COLUMNS if c in row] + ["epochs", "train_seconds"]

@@ -10,6 +10,7 @@ from msmix.data.load import load
 from msmix.data.mmsa import dataset_from_mmsa, read_mmsa
 from msmix.data.safe_pickle import safe_load
 from msmix.data.spec import DataSpec
+from msmix.data.subset import train_subset
 from msmix.data.toy import TOY_SIZES, ToySize, generate_toy, toy_mmsa_dict, write_toy_pickle
 
 __all__ = [
@@ -32,5 +33,6 @@ __all__ = [
     "read_mmsa",
     "safe_load",
     "toy_mmsa_dict",
+    "train_subset",
     "write_toy_pickle",
 ]

@@ -129,6 +129,8 @@ class Dataset:
         load_args: the arguments ``msmix.data.load`` was called with (``source``, ``kind``,
             ``time_average``, ``standardize`` ...; not ``device`` or ``dtype``), so a trained run can
             read its data, or new data, the same way.
+        train_fraction: the share of the loaded train split that ``train`` holds (1.0: all of it;
+            less after ``msmix.data.subset.train_subset``).
     """
 
     train: Split
@@ -139,6 +141,7 @@ class Dataset:
     cleaned: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     load_args: dict[str, Any] = field(default_factory=dict)
+    train_fraction: float = 1.0
 
     @property
     def synthetic(self) -> bool:
@@ -159,10 +162,12 @@ class Dataset:
         """A few lines a person reads first: what this is (synthetic or real), sizes, shapes."""
         kind = "SYNTHETIC demo data (not CMU-MOSI)" if self.synthetic else f"{self.spec.kind} features"
         lines = [f"{self.spec.name or self.spec.kind}: {kind} from {self.source or '?'}"]
+        subset = f"  ({self.train_fraction * 100:g} % stratified subset)" if self.train_fraction < 1 else ""
         for name, split in self.splits().items():
             y = split.labels.float()
+            share = subset if name == "train" else ""
             lines.append(
-                f"  {name:<5} n={len(split):>6}  label mean {y.mean().item():+.3f}  std {y.std().item():.3f}"
+                f"  {name:<5} n={len(split):>6}  label mean {y.mean().item():+.3f}  std {y.std().item():.3f}{share}"
             )
         shapes = ", ".join(
             f"{m} {self.spec.seq_lens[m]}x{self.spec.dims[m]}" + (" (missing)" if m in self.spec.missing else "")

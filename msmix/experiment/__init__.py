@@ -1,7 +1,9 @@
 """Experiments: sweeps over data set x backbone x mixer x seed (x settings) into one results table,
-and the summaries read from it (mean ± std per cell, paired comparisons with a baseline)."""
+and the summaries read from it (mean ± std per cell, paired comparisons with a baseline, a metric
+against the share of training data)."""
 
 from msmix.experiment.checks import SpecError, check_names, check_specs
+from msmix.experiment.data_efficiency import data_efficiency
 from msmix.experiment.grid import SweepConfigError, expand_grid, load_sweep_config
 from msmix.experiment.results import (
     METRIC_COLUMNS,
@@ -27,6 +29,7 @@ __all__ = [
     "check_names",
     "check_specs",
     "complete_row",
+    "data_efficiency",
     "expand_grid",
     "finished_hashes",
     "format_summary",

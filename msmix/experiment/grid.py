@@ -16,10 +16,12 @@ A config names the data sets, backbones, mixers and seeds, and optional setting 
     post_fusion_dim = 64
 
 A list value is swept (one run per value); to pass a list as a single value, wrap it:
-``dims = [[64, 32]]``. A ``[mixer]`` or ``[model]`` key that is not the name of a mixer or
-backbone of this sweep applies to every one of them, so settings that only some mixers accept
-belong in their own table. JSON configs have the same shape; dotted keys (``"mixer.msmix.threshold"``)
-are accepted there too.
+``dims = [[64, 32]]``. ``[train] train_fraction = [0.1, 0.25, 0.5, 1.0]`` trains on seeded,
+stratified shares of the train split; its 1.0 runs leave the setting out (1.0 is the default), so
+they keep the config hash, and the finished runs, of a sweep without it. A ``[mixer]`` or
+``[model]`` key that is not the name of a mixer or backbone of this sweep applies to every one of
+them, so settings that only some mixers accept belong in their own table. JSON configs have the
+same shape; dotted keys (``"mixer.msmix.threshold"``) are accepted there too.
 """
 
 from __future__ import annotations
@@ -83,9 +85,18 @@ def expand_grid(config: dict[str, Any]) -> list[RunSpec]:
             "data_options": _choices(tables["data_options"]),
         }
         for settings in _combinations(choices):
+            _leave_out_whole_split(settings["train"])
             for seed in seeds:
                 specs.append(RunSpec(data=data, backbone=backbone, mixer=mixer, seed=seed, **settings))
     return specs
+
+
+def _leave_out_whole_split(train: dict[str, Any]) -> None:
+    """Drop ``train_fraction`` 1 (the default, all of the train split): such a run is the run of a
+    sweep without the setting, with its config hash."""
+    value = train.get("train_fraction")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == 1:
+        del train["train_fraction"]
 
 
 def _nest_dotted_keys(config: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Summaries of a results table: mean ± std per cell, and each mixer paired with a baseline by seed.
 
-A cell is one configuration apart from its seed: data set, backbone, mixer and every override
-column (``mixer.threshold``, ``train.lr``, ...) that varies in the table. Rows that repeat a config
-hash (the same run trained twice) count once, the latest.
+A cell is one configuration apart from its seed: data set, backbone, mixer, the share of the train
+split trained on (``train_fraction``, where the table has it) and every override column
+(``mixer.threshold``, ``train.lr``, ...) that varies in the table. Rows that repeat a config hash
+(the same run trained twice) count once, the latest.
 
 ``std`` is the sample standard deviation (``ddof=1``) by default, the usual estimate of the
 seed-to-seed spread; MMSA's tables use the population one (``ddof=0``), which is smaller by a
@@ -29,6 +30,9 @@ from msmix.experiment.settings import is_setting_column
 
 _MISSING = "-"
 """Stands for an override a cell does not set, so such cells group and pair like any other."""
+FRACTION = "train_fraction"
+"""The results column of the share of the train split a run trained on (``TrainConfig.train_fraction``)."""
+_FRACTION_SETTING = f"train.{FRACTION}"
 
 
 def summarize(
@@ -52,7 +56,7 @@ def summarize(
     table = _prepared(results)
     metrics = _metrics(table, metrics)
     values = _scaled(table, metrics, percent)
-    keys = ["data", "backbone", "mixer", *_varying_settings(table)]
+    keys = ["data", "backbone", "mixer", *_fraction(table), *_varying_settings(table)]
     grouped = values.groupby(keys, sort=False)
     out = grouped.size().rename("n").to_frame()
     for metric in metrics:
@@ -105,7 +109,7 @@ def paired_comparison(
     metrics = _metrics(table, [metric] if isinstance(metric, str) else metric)
     values = _scaled(table, metrics, percent)
     settings = _varying_settings(table)
-    context = ["data", "backbone", *[c for c in settings if not c.startswith("mixer.")]]
+    context = ["data", "backbone", *_fraction(table), *[c for c in settings if not c.startswith("mixer.")]]
     mixer_cell = ["mixer", *[c for c in settings if c.startswith("mixer.")]]
 
     base = values[values["mixer"] == baseline]
@@ -158,18 +162,38 @@ def _wilcoxon_p(differences: np.ndarray) -> float:
 
 
 def _prepared(results: pd.DataFrame | str | Path) -> pd.DataFrame:
-    """The table with each config hash once and missing overrides spelled ``_MISSING``."""
+    """The table with each config hash once, one ``train_fraction`` column (``_with_fraction``) and
+    missing overrides spelled ``_MISSING``."""
     table = results if isinstance(results, pd.DataFrame) else read_results(results)
     for column in ("data", "backbone", "mixer", "seed"):
         if column not in table:
             raise ValueError(f"a results table needs the column {column!r}; found {list(table.columns)}")
     if "config_hash" in table:
         table = table.drop_duplicates("config_hash", keep="last")
-    table = table.copy()
+    table = _with_fraction(table.copy())
     for column in table.columns:
         if is_setting_column(column):
             table[column] = table[column].astype(object).where(table[column].notna(), _MISSING)
     return table
+
+
+def _with_fraction(table: pd.DataFrame) -> pd.DataFrame:
+    """``train_fraction`` as a number in every row (1.0 in rows written before it existed, the
+    ``train.train_fraction`` override where only that is given), in place of that override column,
+    so runs on different shares never share a cell and an explicit 1.0 groups with the default."""
+    if FRACTION not in table and _FRACTION_SETTING not in table:
+        return table
+    fraction = pd.Series(np.nan, index=table.index, dtype=float)
+    for column in (FRACTION, _FRACTION_SETTING):
+        if column in table:
+            fraction = fraction.fillna(pd.to_numeric(table[column], errors="coerce"))
+    table[FRACTION] = fraction.fillna(1.0)
+    return table.drop(columns=[_FRACTION_SETTING], errors="ignore")
+
+
+def _fraction(table: pd.DataFrame) -> list[str]:
+    """``[FRACTION]`` where the table has that column, else nothing (tables of earlier versions)."""
+    return [FRACTION] if FRACTION in table else []
 
 
 def _metrics(table: pd.DataFrame, metrics: Sequence[str] | None) -> list[str]:

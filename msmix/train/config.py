@@ -28,7 +28,10 @@ class TrainConfig:
     rate per epoch after ``warmup_epochs`` of linear warm-up (``min_lr`` is the plateau schedule's
     floor). ``reuse_cpu_memory`` lets glibc's malloc keep freed memory for the next step instead of
     mapping large tensors afresh each time (``msmix.train.allocator``; a third of a TFN step on a
-    CPU); it changes speed and the process's memory footprint, never results.
+    CPU); it changes speed and the process's memory footprint, never results. ``train_fraction``
+    trains on a seeded, stratified share of the train split (validation and test unchanged); the
+    share is drawn where runs are assembled (``msmix.train.assemble``, with
+    ``msmix.data.subset.train_subset``), so a Trainer built by hand trains on the data it is given.
     """
 
     max_epochs: int = 30
@@ -45,6 +48,7 @@ class TrainConfig:
     scheduler: str | None = None
     warmup_epochs: int = 0
     seed: int = 1111
+    train_fraction: float = 1.0
     device: str = "auto"
     compile: bool = False
     plateau_factor: float = 0.5
@@ -65,6 +69,8 @@ class TrainConfig:
         for name in ("clip_value", "clip_norm"):
             value = getattr(self, name)
             _require(name, value is None or (_is_number(value) and value > 0), "None or a positive number", self)
+        _require("train_fraction", _is_number(self.train_fraction) and 0 < self.train_fraction <= 1,
+                 "a number in (0, 1] (the share of the train split to train on)", self)
         _require("plateau_factor", _is_number(self.plateau_factor) and 0 < self.plateau_factor < 1, "a number in (0, 1)", self)
         _require("optimizer", self.optimizer in OPTIMIZERS, f"one of {OPTIMIZERS}", self)
         _require("scheduler", self.scheduler in SCHEDULERS, f"one of {SCHEDULERS}", self)

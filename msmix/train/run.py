@@ -95,13 +95,15 @@ def results_row(
     device: str,
     run_dir: Path | None,
 ) -> dict[str, Any]:
-    """The agreed results row: identity, every test metric (MMSA's names), run facts, settings."""
+    """The agreed results row: identity (``train_fraction``, the share of the train split trained on,
+    included), every test metric (MMSA's names), run facts, settings."""
     compact = lambda d: json.dumps(d, sort_keys=True, separators=(",", ":"), default=str)  # noqa: E731
     return {
         "data": spec.data,
         "backbone": spec.backbone,
         "mixer": spec.mixer,
         "seed": spec.seed,
+        "train_fraction": float(config.train_fraction),
         **result.test_metrics,
         "epochs": result.epochs,
         "best_epoch": result.best_epoch,
@@ -132,10 +134,10 @@ def run_seeds(spec: RunSpec, seeds: Sequence[int], **kw: Any) -> pd.DataFrame:
         raise ValueError("run_seeds needs at least one seed")
     rows = [run(replace(spec, seed=int(seed)), **kw) for seed in seeds]
     table = pd.DataFrame(rows, index=[str(s) for s in seeds])
-    numeric = table.select_dtypes("number").drop(columns=["seed"]).columns
+    numeric = table.select_dtypes("number").drop(columns=["seed", "train_fraction"], errors="ignore").columns
     aggregate = pd.DataFrame(
         [table[numeric].mean(), table[numeric].std(ddof=1)], index=["mean", "std"]
     )
-    for column in ("data", "backbone", "mixer"):
+    for column in ("data", "backbone", "mixer", "train_fraction"):
         aggregate[column] = table[column].iloc[0]
     return pd.concat([table, aggregate])

@@ -112,3 +112,19 @@ def test_the_example_config_expands() -> None:
     specs = expand_grid(load_sweep_config(EXAMPLE))
     assert specs and all(s.data == "toy" for s in specs)
     assert {"none", "msmix"} <= {s.mixer for s in specs}
+
+
+def test_a_list_of_train_fractions_is_swept_and_the_whole_split_keeps_its_hash(tmp_path: Path) -> None:
+    config = tmp_path / "fractions.toml"
+    config.write_text('data = "toy"\nbackbones = ["tfn"]\nmixers = ["none", "msmix"]\nseeds = [1, 2]\n'
+                      "[train]\nmax_epochs = 5\ntrain_fraction = [0.1, 0.25, 0.5, 1.0]\n")
+    specs = expand_grid(load_sweep_config(config))
+    assert len(specs) == 2 * 4 * 2
+    fractions = [s.train.get("train_fraction", 1.0) for s in specs if s.mixer == "none" and s.seed == 1]
+    assert fractions == [0.1, 0.25, 0.5, 1.0]
+    whole = [s for s in specs if "train_fraction" not in s.train]
+    assert len(whole) == 4 and all(s.train == {"max_epochs": 5} for s in whole)
+    without = expand_grid({"data": "toy", "backbones": "tfn", "mixers": ["none", "msmix"], "seeds": [1, 2],
+                           "train": {"max_epochs": 5}})
+    assert {s.config_hash() for s in whole} == {s.config_hash() for s in without}
+    assert len({s.config_hash() for s in specs}) == len(specs)

@@ -169,3 +169,38 @@ def test_missing_baseline_or_ambiguous_baseline_is_an_error() -> None:
     with pytest.raises(ValueError, match="several runs for one seed"):
         paired_comparison(table, baseline="msmix")
     assert set(paired_comparison(table[table["mixer.threshold"] != 0.4], baseline="msmix")["mixer"]) == {"none", "mixup"}
+
+
+def _fraction_table() -> pd.DataFrame:
+    """none and msmix at two train fractions, three seeds, with rows of an earlier version (no
+    ``train_fraction`` column: the whole split) among them."""
+    rows = []
+    for mixer in ("none", "msmix"):
+        for fraction in (0.25, 1.0):
+            for seed in (1, 2, 3):
+                rows.append({"data": "toy", "backbone": "tfn", "mixer": mixer, "seed": seed,
+                             "train_fraction": np.nan if fraction == 1.0 and seed == 1 else fraction,
+                             "train.train_fraction": fraction if fraction < 1 else np.nan,
+                             "MAE": 1.0 + (fraction < 1) + 0.1 * seed + 0.01 * (mixer == "msmix"),
+                             "config_hash": f"{mixer}-{fraction}-{seed}"})
+    return pd.DataFrame(rows)
+
+
+def test_runs_on_different_train_fractions_are_never_averaged_together() -> None:
+    table = _fraction_table()
+    summary = summarize(table, metrics=["MAE"])
+    assert list(summary.columns[:5]) == ["data", "backbone", "mixer", "train_fraction", "n"]
+    assert "train.train_fraction" not in summary
+    assert sorted(zip(summary["mixer"], summary["train_fraction"], summary["n"])) == [
+        ("msmix", 0.25, 3), ("msmix", 1.0, 3), ("none", 0.25, 3), ("none", 1.0, 3)]
+    for row in summary.to_dict("records"):
+        cell = table[(table["mixer"] == row["mixer"]) & (table["config_hash"].str.contains(f"-{row['train_fraction']}-"))]
+        assert row["MAE_mean"] == pytest.approx(sum(cell["MAE"]) / 3, rel=1e-12)
+    paired = paired_comparison(table, metric="MAE")
+    assert sorted(paired["train_fraction"]) == [0.25, 1.0] and (paired["n"] == 3).all()
+    assert paired["mean_diff"].to_numpy() == pytest.approx([0.01, 0.01])
+
+
+def test_tables_without_train_fraction_summarise_as_before() -> None:
+    table = _table(np.random.default_rng(2))
+    assert "train_fraction" not in summarize(table) and "train_fraction" not in paired_comparison(table)

@@ -23,6 +23,10 @@ from tiny_setup import TINY_RECIPE
         ("device", "tpu", "device must be one of"),
         ("plateau_factor", 1.0, "plateau_factor must be a number in"),
         ("compile", "yes", "compile must be True or False"),
+        ("train_fraction", 0.0, r"train_fraction must be a number in \(0, 1\]"),
+        ("train_fraction", 1.25, r"train_fraction must be a number in \(0, 1\]"),
+        ("train_fraction", "0.5", r"train_fraction must be a number in \(0, 1\]"),
+        ("train_fraction", True, r"train_fraction must be a number in \(0, 1\]"),
     ],
 )
 def test_bad_settings_are_named(setting, value, expected):
@@ -41,6 +45,16 @@ def test_the_objective_is_nested_and_overrides_name_its_settings_flat():
     for name in ("mix_weight", "sal_weight"):
         with pytest.raises(ValueError, match=f"{name} must be a number >= 0"):
             TrainConfig.from_dict({name: -1.0})
+
+
+def test_train_fraction_defaults_to_the_whole_split_and_takes_shares_up_to_one():
+    assert TrainConfig().train_fraction == 1.0
+    assert TrainConfig.from_dict({"train_fraction": 0.25}).train_fraction == 0.25
+    assert TrainConfig(train_fraction=1).train_fraction == 1
+    assert "train_fraction" in TrainConfig.override_keys()
+    stored = TrainConfig().to_dict()
+    del stored["train_fraction"]  # as checkpoints written before the setting existed store it
+    assert TrainConfig.from_dict(stored) == TrainConfig()
 
 
 def test_round_trip_through_plain_dict():

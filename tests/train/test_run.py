@@ -13,7 +13,7 @@ from msmix.metrics import MOSI_KEYS
 from msmix.train import RunSpec, TrainConfig, load_checkpoint, run, run_dir_of, run_seeds
 
 AGREED_COLUMNS = [
-    "data", "backbone", "mixer", "seed", *MOSI_KEYS, "epochs", "best_epoch", "train_seconds", "device",
+    "data", "backbone", "mixer", "seed", "train_fraction", *MOSI_KEYS, "epochs", "best_epoch", "train_seconds", "device",
     "cpu_threads", "config_hash", "msmix_version", "torch_version", "timestamp", "run_dir", "mixer_config", "model_config",
     "train_config",
 ]

@@ -132,3 +132,20 @@ def test_undefined_metrics_are_gaps_not_nan(trained) -> None:
 def test_the_backbone_menu_lists_all_six_backbones(dataset) -> None:
     panel = training_panel(dataset, backbone="tfn", mixer="none")
     assert set(panel.backbone_choice.options) == {"tfn", "lmf", "mult", "misa", "almt", "glomo"}
+
+
+def test_the_train_fraction_control_reaches_the_run(dataset) -> None:
+    panel = training_panel(dataset, backbone="lmf", mixer="none", max_epochs=1)
+    assert [label for label, _ in panel.train_fraction.options] == ["10 %", "25 %", "50 %", "100 %"]
+    assert panel.train_fraction.value == 1.0 and "train_fraction" not in panel.run_spec().train
+    (settings_row,) = [child for child in panel.children if panel.max_epochs in getattr(child, "children", ())]
+    assert list(settings_row.children) == [panel.max_epochs, panel.patience, panel.device, panel.train_fraction]
+    panel.train_fraction.value = 0.25
+    assert panel.run_spec().train["train_fraction"] == 0.25
+    row = panel.train_now()
+    assert row["train_fraction"] == 0.25 and "<th" in panel.results_table.value and "train_fraction" in panel.results_table.value
+    panel.settings.value = "train.train_fraction=0.5"  # a typed override wins over the menu
+    assert panel.run_spec().train["train_fraction"] == 0.5
+    assert training_panel(dataset, train_fraction=0.3).train_fraction.value == 0.3
+    with pytest.raises(ValueError, match=r"train_fraction must be a number in \(0, 1\]"):
+        training_panel(dataset, train_fraction=0)
