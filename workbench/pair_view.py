@@ -117,5 +117,6 @@ def prepare(
 def with_settings(config: MSMixConfig, **settings: Any) -> MSMixConfig:
     """``config`` with some settings replaced; a new ``preset`` decides whatever the others leave open."""
     if "preset" in settings:
-        config = replace(config, **{key: None for key in PRESETS.get(settings["preset"], {})})
+        # the preset's keys, and SAL's scale, which follows the SAL form the preset picks
+        config = replace(config, **{key: None for key in [*PRESETS.get(settings["preset"], {}), "sal_scale"]})
     return replace(config, **settings)

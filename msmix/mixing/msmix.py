@@ -3,7 +3,9 @@
 ``MSMix`` composes the pure functions of ``sass``, ``sig`` and ``sal`` and owns one
 ``IntensityPredictor`` per modality. It mixes latents (between a backbone's encode and fuse).
 ``MSMixConfig`` holds its settings; the presets ``"paper"`` and ``"code"`` fill in what the paper
-and the authors' code disagree on, and any explicit setting overrides the preset.
+and the authors' code disagree on, ``"anchored"`` is the paper's with a per-sample SAL (the
+intensity predictors' fix, see docs/intensity_collapse.md), and any explicit setting overrides
+the preset.
 """
 
 from __future__ import annotations
@@ -26,8 +28,11 @@ from msmix.mixing.sig import LABEL_RATIO_MODES, IntensityPredictor, label_ratio,
 from msmix.settings import settings_from
 
 PRESETS: dict[str, dict[str, object]] = {
-    "paper": {"threshold": 0.2, "pair_mode": "unique", "minmax": True},
-    "code": {"threshold": 0.4, "pair_mode": "ordered", "minmax": True},
+    "paper": {"threshold": 0.2, "pair_mode": "unique", "minmax": True, "sal": "batch_kl"},
+    "code": {"threshold": 0.4, "pair_mode": "ordered", "minmax": True, "sal": "batch_kl"},
+    # The batch-KL SAL of both is blind to the sign and the level of the intensities, and its
+    # predictors collapse; a per-sample SAL anchors them to the signed labels.
+    "anchored": {"threshold": 0.2, "pair_mode": "unique", "minmax": True, "sal": "per_sample"},
 }
 SAL_MODES = ("batch_kl", "per_sample", "none")
 DEFAULT_SAL_SCALE = {"batch_kl": 1000.0, "per_sample": 1.0, "none": 0.0}
@@ -38,8 +43,9 @@ class MSMixConfig:
     """MS-Mix settings. ``None`` means "take it from the preset" (or the default named below).
 
     Attributes:
-        preset: ``"paper"`` (threshold 0.2, unique pairs with random orientation, min-max on) or
-            ``"code"`` (threshold 0.4, ordered pairs, min-max on).
+        preset: ``"paper"`` (threshold 0.2, unique pairs with random orientation, min-max on,
+            batch-KL SAL), ``"code"`` (threshold 0.4, ordered pairs, min-max on, batch-KL SAL) or
+            ``"anchored"`` (the paper's, with the per-sample SAL; beyond the paper).
         threshold: a pair may be mixed when its (normalised) similarity is above this.
         pair_mode: ``"unique"`` (upper triangle) or ``"ordered"`` (whole matrix), see ``select_pairs``.
         minmax: min-max normalise the off-diagonal similarities before thresholding.
@@ -47,7 +53,7 @@ class MSMixConfig:
         n_mix: mixed samples per batch (None: the batch size), as every mixer names it.
         same_polarity, max_label_gap: label-aware selection (beyond the paper), see ``compatible_pairs``.
         label_ratio: ``"mean"`` of the modality ratios (code) or ``"intensity_weighted"``.
-        sal: ``"batch_kl"`` (code), ``"per_sample"`` or ``"none"``.
+        sal: ``"batch_kl"`` (paper and code), ``"per_sample"`` or ``"none"``.
         sal_scale: factor on SAL (None: 1000 for batch_kl as in the code, 1 for per_sample).
         detach_intensity: the intensity predictors read detached latents, so SAL and the ratios'
             gradients train the predictors only, never the encoders (beyond the paper).
@@ -64,7 +70,7 @@ class MSMixConfig:
     same_polarity: bool = False
     max_label_gap: float | None = None
     label_ratio: str = "mean"
-    sal: str = "batch_kl"
+    sal: str | None = None
     sal_scale: float | None = None
     detach_intensity: bool = False
     heads: int = 4
@@ -75,7 +81,8 @@ class MSMixConfig:
         if self.pair_mode is not None:
             _one_of("pair_mode", self.pair_mode, PAIR_MODES)
         _one_of("label_ratio", self.label_ratio, LABEL_RATIO_MODES)
-        _one_of("sal", self.sal, SAL_MODES)
+        if self.sal is not None:
+            _one_of("sal", self.sal, SAL_MODES)
         if self.threshold is not None and not math.isfinite(self.threshold):
             raise ValueError(f"threshold must be a finite number, got {self.threshold}")
         if not self.alpha > 0:
@@ -94,7 +101,7 @@ class MSMixConfig:
         """A copy with every preset-controlled ``None`` filled in from the preset."""
         filled = {key: value for key, value in PRESETS[self.preset].items() if getattr(self, key) is None}
         if self.sal_scale is None:
-            filled["sal_scale"] = DEFAULT_SAL_SCALE[self.sal]
+            filled["sal_scale"] = DEFAULT_SAL_SCALE[filled.get("sal", self.sal)]
         return replace(self, **filled)
 
     @classmethod

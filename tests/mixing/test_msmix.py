@@ -53,6 +53,26 @@ def test_presets_and_explicit_settings():
         create("msmix", DIMS, alpha=0.0)
 
 
+def test_the_anchored_preset_is_the_paper_s_with_a_per_sample_sal():
+    paper, anchored = MSMixConfig().resolved(), MSMixConfig(preset="anchored").resolved()
+    assert (paper.sal, paper.sal_scale) == ("batch_kl", 1000.0)
+    assert (anchored.sal, anchored.sal_scale) == ("per_sample", 1.0)
+    assert (anchored.threshold, anchored.pair_mode, anchored.minmax) == (paper.threshold, paper.pair_mode, paper.minmax)
+    assert MSMixConfig(preset="anchored", sal="batch_kl").resolved().sal_scale == 1000.0  # explicit wins
+    assert MSMixConfig(preset="code").resolved().sal == "batch_kl"
+    with pytest.raises(ValueError, match="sal must be one of"):
+        MSMixConfig(sal="kl")
+
+
+def test_switching_preset_in_a_panel_takes_the_new_preset_s_sal_and_scale():
+    from workbench.pair_view import with_settings
+
+    switched = with_settings(MSMixConfig().resolved(), preset="anchored").resolved()
+    assert (switched.sal, switched.sal_scale) == ("per_sample", 1.0)
+    back = with_settings(switched, preset="paper").resolved()
+    assert (back.sal, back.sal_scale) == ("batch_kl", 1000.0)
+
+
 @pytest.mark.parametrize(("seq", "masked"), [(False, False), (True, False), (True, True)])
 def test_every_step_matches_a_float64_rederivation(seq, masked):
     b = 9
