@@ -45,9 +45,7 @@ def data_efficiency(
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be a number in (0, 1), got {confidence!r}")
     table = results if isinstance(results, pd.DataFrame) else read_results(results)
-    if FRACTION not in table and f"train.{FRACTION}" not in table:
-        table = table.assign(**{FRACTION: 1.0})
-    summary = summarize(table, metrics=[metric], percent=percent)
+    summary = summarize(table, metrics=[metric], percent=percent, by_fraction=True)
     out = summary.rename(columns={f"{metric}_mean": "mean", f"{metric}_std": "std"})
     n = out["n"].to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -1,7 +1,7 @@
 """Summaries of a results table: mean ± std per cell, and each mixer paired with a baseline by seed.
 
 A cell is one configuration apart from its seed: data set, backbone, mixer, the share of the train
-split trained on (``train_fraction``, where the table has it) and every override column
+split trained on (``train_fraction``, where it varies in the table) and every override column
 (``mixer.threshold``, ``train.lr``, ...) that varies in the table. Rows that repeat a config hash
 (the same run trained twice) count once, the latest.
 
@@ -40,6 +40,7 @@ def summarize(
     metrics: Sequence[str] | None = None,
     percent: bool = False,
     ddof: int = 1,
+    by_fraction: bool = False,
 ) -> pd.DataFrame:
     """Mean and standard deviation of each metric per cell.
 
@@ -48,15 +49,20 @@ def summarize(
         metrics: columns to summarise; by default every MMSA metric present.
         percent: MMSA's convention, every MMSA metric x 100.
         ddof: 1 for the sample standard deviation (default), 0 for MMSA's population one.
+        by_fraction: always keep ``train_fraction`` as a cell column (1.0 where a table lacks it),
+            not only where it varies.
 
     Returns:
         One row per cell: the cell's columns, ``n`` (runs), then ``<metric>_mean`` and
         ``<metric>_std`` for each metric.
     """
     table = _prepared(results)
+    if by_fraction and FRACTION not in table:
+        table = table.assign(**{FRACTION: 1.0})
     metrics = _metrics(table, metrics)
     values = _scaled(table, metrics, percent)
-    keys = ["data", "backbone", "mixer", *_fraction(table), *_varying_settings(table)]
+    fraction = [FRACTION] if by_fraction else _fraction(table)
+    keys = ["data", "backbone", "mixer", *fraction, *_varying_settings(table)]
     grouped = values.groupby(keys, sort=False)
     out = grouped.size().rename("n").to_frame()
     for metric in metrics:
@@ -192,8 +198,9 @@ def _with_fraction(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fraction(table: pd.DataFrame) -> list[str]:
-    """``[FRACTION]`` where the table has that column, else nothing (tables of earlier versions)."""
-    return [FRACTION] if FRACTION in table else []
+    """``[FRACTION]`` where its value varies in the table, else nothing: a table of runs on one share
+    (all on the whole split, or tables of earlier versions) reads as it did without the column."""
+    return [FRACTION] if FRACTION in table and table[FRACTION].nunique() > 1 else []
 
 
 def _metrics(table: pd.DataFrame, metrics: Sequence[str] | None) -> list[str]:

@@ -204,3 +204,12 @@ def test_runs_on_different_train_fractions_are_never_averaged_together() -> None
 def test_tables_without_train_fraction_summarise_as_before() -> None:
     table = _table(np.random.default_rng(2))
     assert "train_fraction" not in summarize(table) and "train_fraction" not in paired_comparison(table)
+
+
+def test_a_table_of_runs_on_one_share_reads_as_without_the_column() -> None:
+    table = _table(np.random.default_rng(2))
+    whole = table.assign(train_fraction=1.0)
+    pd.testing.assert_frame_equal(summarize(whole), summarize(table))
+    pd.testing.assert_frame_equal(paired_comparison(whole), paired_comparison(table))
+    assert list(summarize(whole, by_fraction=True).columns[:4]) == ["data", "backbone", "mixer", "train_fraction"]
+    assert list(summarize(table, by_fraction=True)["train_fraction"].unique()) == [1.0]
