@@ -14,7 +14,8 @@ Variants (MS-Mix settings over the faithful ``paper`` preset):
 
 Writes ``benchmarks/results/intensity_collapse.csv`` (one row per probe) and prints a summary.
 Every variant has the same seeds, epochs and early stopping (the backbone's recipe, 12 epochs at
-most as notebook 02's sweep).
+most as notebook 02's sweep). ``--report`` draws the figures of docs/intensity_collapse.md and
+its tables (``benchmarks/results/intensity_collapse.md``) from that CSV without training.
 """
 
 from __future__ import annotations
@@ -32,7 +33,10 @@ from msmix.train.assemble import assemble
 from msmix.train.intensity_probe import intensity_diagnostics
 from msmix.train.resolve import data_options, resolve
 
-RESULTS = Path(__file__).resolve().parent / "results" / "intensity_collapse.csv"
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "intensity_collapse.csv"
+FIGURES = ROOT / "docs" / "figures"
+MODALITIES = ("text", "audio", "vision")
 VARIANTS: dict[str, dict[str, object]] = {
     "faithful": {},
     "scale_1": {"sal_scale": 1.0},
@@ -68,6 +72,93 @@ def probe_run(spec: RunSpec, steps: int) -> pd.DataFrame:
                        test_Corr=result.test_metrics["Corr"], best_epoch=result.best_epoch)
 
 
+def last_epochs(table: pd.DataFrame) -> pd.DataFrame:
+    """Each run's probe after its last epoch."""
+    epochs = table[table["when"] == "epoch"].sort_values("epoch")
+    return epochs.groupby(["backbone", "variant", "seed"], sort=False).tail(1)
+
+
+def summary_tables(table: pd.DataFrame) -> str:
+    """Markdown: per backbone and variant, the predictors after the last epoch and the test
+    metrics (mean over seeds, min-max in brackets for the correlations)."""
+    last = last_epochs(table)
+    lines = []
+    for backbone in table["backbone"].unique():
+        runs = last[last["backbone"] == backbone]
+        lines += [f"**{backbone.upper()}** ({runs['seed'].nunique()} seeds, after the last epoch; corr = Pearson r of "
+                  "intensity with label on the validation split; sat = share within 1 % of ±3)", "",
+                  "| variant | " + " | ".join(f"{m} corr | {m} sat" for m in MODALITIES)
+                  + " | test Has0_acc_2 | test MAE | test Corr |",
+                  "|---|" + "---:|" * (2 * len(MODALITIES) + 3)]
+        for variant in VARIANTS:
+            cell = runs[runs["variant"] == variant]
+            if cell.empty:
+                continue
+            parts = []
+            for m in MODALITIES:
+                corr = cell[f"intensity_{m}_corr"]
+                parts += [f"{corr.mean():+.2f} [{corr.min():+.2f}, {corr.max():+.2f}]",
+                          f"{cell[f'intensity_{m}_saturated'].mean():.2f}"]
+            metrics = [f"{cell[c].mean():.3f}" for c in ("test_Has0_acc_2", "test_MAE", "test_Corr")]
+            lines.append(f"| {variant} | " + " | ".join(parts + metrics) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def draw_figures(table: pd.DataFrame, folder: Path, backbone: str = "tfn") -> list[Path]:
+    """Two PNGs: the first steps of the faithful and per-sample variants, and the predictors'
+    correlation with the labels per variant after the last epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    folder.mkdir(parents=True, exist_ok=True)
+    colours = {"text": "#E69F00", "audio": "#56B4E9", "vision": "#CC79A7"}
+    steps = table[(table["when"] == "step") & (table["backbone"] == backbone)]
+    fig, axes = plt.subplots(2, 3, figsize=(13, 6.5), sharex=True)
+    for row, variant in enumerate(("faithful", "per_sample")):
+        runs = steps[steps["variant"] == variant]
+        for m, seed in ((m, seed) for m in MODALITIES for seed in runs["seed"].unique()):
+            one = runs[runs["seed"] == seed].sort_values("step")
+            label = m if seed == runs["seed"].iloc[0] else None
+            norms = one[[f"grad_{m}_{t}" for t in ("task", "mixup", "sal")]].sum(axis=1)
+            for col, values in enumerate((one[f"intensity_{m}_mean"], one[f"intensity_{m}_saturated"],
+                                          one[f"grad_{m}_sal"] / norms)):
+                axes[row, col].plot(one["step"], values, color=colours[m], label=label, lw=1.2, alpha=0.8)
+        axes[row, 0].set_ylabel(f"{variant}\nmean intensity")
+        axes[row, 0].set_ylim(-3.1, 3.1)
+        axes[row, 1].set_ylim(-0.03, 1.03)
+        axes[row, 2].set_ylim(-0.03, 1.03)
+    for col, title in enumerate(("mean intensity (validation)", "share saturated at ±3", "SAL's share of the latent's gradient")):
+        axes[0, col].set_title(title)
+        axes[1, col].set_xlabel("optimiser step")
+    axes[0, 0].legend(loc="lower left", fontsize=8)
+    fig.suptitle(f"{backbone.upper()} with MS-Mix on the SYNTHETIC demo data: the first steps "
+                 f"(one line per modality and seed, {steps['seed'].nunique()} seeds; an epoch is 13 steps)")
+    fig.tight_layout()
+    first = folder / "intensity_collapse_steps.png"
+    fig.savefig(first, dpi=110)
+    plt.close(fig)
+
+    last = last_epochs(table)
+    long = last.melt(id_vars=["backbone", "variant", "seed"], value_vars=[f"intensity_{m}_corr" for m in MODALITIES],
+                     var_name="modality", value_name="corr")
+    long["modality"] = long["modality"].str.split("_").str[1]
+    grid = sns.catplot(data=long, x="variant", y="corr", hue="modality", col="backbone", kind="strip",
+                       palette=colours, dodge=True, order=list(VARIANTS), height=3.6, aspect=1.6, s=60)
+    for ax in grid.axes.flat:
+        ax.axhline(0, color="#999999", lw=0.8)
+        ax.set_ylim(-1, 1)
+    grid.set_axis_labels("", "corr(intensity, label), last epoch")
+    grid.figure.suptitle("Each seed's intensity predictors after training, per variant (SYNTHETIC demo data)", y=1.03)
+    second = folder / "intensity_collapse_variants.png"
+    grid.figure.savefig(second, dpi=110, bbox_inches="tight")
+    plt.close(grid.figure)
+    return [first, second]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="toy")
@@ -77,7 +168,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=40, help="probe after each of the first STEPS steps")
     parser.add_argument("--max-epochs", type=int, default=12)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--report", action="store_true", help="draw the figures and tables from --out; train nothing")
     args = parser.parse_args(argv)
+    if args.report:
+        table = pd.read_csv(args.out)
+        for path in draw_figures(table, FIGURES):
+            print(f"wrote {path}")
+        markdown = args.out.with_suffix(".md")
+        markdown.write_text(summary_tables(table))
+        print(f"wrote {markdown}")
+        return 0
     torch.set_num_threads(1)
     frames = []
     for backbone in args.backbones:
