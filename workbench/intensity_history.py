@@ -21,14 +21,14 @@ from workbench._style import MODALITY_COLOURS
 from workbench.figures import base_figure
 from workbench.live_figure import LiveFigure
 
-PANES = ("corr(intensity, label)", "share saturated at ±range", "SAL's share of the latent's gradient")
+PANES = ("corr(intensity, label)", "share saturated at ±range", "SAL's share of gradient")
 
 
 def intensity_history_figure(spec: DataSpec | str | None = None) -> LiveFigure:
     """An empty three-pane figure, one trace per modality and pane (``draw_intensity_history`` fills it)."""
     base = base_figure("Intensity predictors per epoch (validation split; gradients on a fixed train batch)",
                        spec=spec, height=380)
-    figure = make_subplots(rows=1, cols=3, subplot_titles=PANES, horizontal_spacing=0.07)
+    figure = make_subplots(rows=1, cols=3, horizontal_spacing=0.09)
     figure.update_layout(base.layout)
     for col in (1, 2, 3):
         for m in MODALITIES:
@@ -36,10 +36,10 @@ def intensity_history_figure(spec: DataSpec | str | None = None) -> LiveFigure:
                                marker={"color": MODALITY_COLOURS[m], "size": 5}, line={"color": MODALITY_COLOURS[m]},
                                hovertemplate=f"{m}, epoch %{{x}}: %{{y:.2f}}<extra></extra>")
         figure.update_xaxes(title_text="epoch", row=1, col=col)
+        figure.update_yaxes(title_text=PANES[col - 1], row=1, col=col)
     figure.update_yaxes(range=[-1.05, 1.05], row=1, col=1)
     figure.update_yaxes(range=[-0.05, 1.05], row=1, col=2)
     figure.update_yaxes(range=[-0.05, 1.05], row=1, col=3)
-    figure.update_annotations(font_size=12)
     return LiveFigure(figure)
 
 

@@ -89,7 +89,9 @@ class TrainingPanel(Panel):
         self.patience = widgets.BoundedIntText(value=defaults["patience"], min=0, max=1000, description="patience")
         self.device = widgets.Dropdown(options=list(DEVICES), value=defaults["device"], description="device")
         self.train_fraction = widgets.Dropdown(options=_fraction_options(defaults["train_fraction"]),
-                                               value=defaults["train_fraction"], description="train fraction")
+                                               value=defaults["train_fraction"], description="train share",
+                                               description_tooltip="the share of the train split to train on "
+                                               "(seeded, stratified by sentiment class)")
         self.settings = widgets.Textarea(value=defaults["settings"], placeholder="(none: the published settings)",
                                          description="overrides", layout={"width": "420px", "height": "70px"})
         self.settings_help = widgets.HTML(
