@@ -114,9 +114,9 @@ class ComparisonPanel(Panel):
         settings = [c for c in self.summary.columns if c not in _STAT_COLUMNS
                     and not c.endswith(("_mean", "_std")) and self.summary[c].astype(str).nunique() > 1]
         names = []
-        for _, row in self.summary.iterrows():
-            given = ", ".join(f"{k}={row[k]}" for k in settings if pd.notna(row[k]))
-            names.append(f"{row['mixer']} ({given})" if given else row["mixer"])
+        for _, cell in self.summary.iterrows():
+            given = ", ".join(f"{k}={cell[k]}" for k in settings if pd.notna(cell[k]))
+            names.append(f"{cell['mixer']} ({given})" if given else cell["mixer"])
         return pd.Series(names, index=self.summary.index)
 
     def _draw_radar(self, label: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -103,16 +103,27 @@ class Split:
         return self.batch(torch.arange(len(self), device=self.device))
 
     def to(self, device: torch.device | str) -> "Split":
-        move = lambda t: t.to(device)  # noqa: E731
+        return self.map_tensors(lambda t: t.to(device))
+
+    def select(self, index: Tensor) -> "Split":
+        """The samples at ``index`` (a 1-D LongTensor on the split's device) as a Split of their
+        own, ids and transcripts included."""
+        positions = index.tolist()
+        picked = self.map_tensors(lambda t: t.index_select(0, index))
+        return replace(picked, ids=[self.ids[i] for i in positions], raw_text=[self.raw_text[i] for i in positions])
+
+    def map_tensors(self, fn: Callable[[Tensor], Tensor]) -> "Split":
+        """A copy with ``fn`` applied to every per-sample tensor: features, labels, lengths,
+        per-modality labels and token ids."""
         return replace(
             self,
-            text=move(self.text),
-            audio=move(self.audio),
-            vision=move(self.vision),
-            labels=move(self.labels),
-            lengths={k: move(v) for k, v in self.lengths.items()},
-            modality_labels={k: move(v) for k, v in self.modality_labels.items()},
-            text_bert=None if self.text_bert is None else move(self.text_bert),
+            text=fn(self.text),
+            audio=fn(self.audio),
+            vision=fn(self.vision),
+            labels=fn(self.labels),
+            lengths={k: fn(v) for k, v in self.lengths.items()},
+            modality_labels={k: fn(v) for k, v in self.modality_labels.items()},
+            text_bert=None if self.text_bert is None else fn(self.text_bert),
         )
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from sklearn.utils import resample
 
-from msmix.data.dataset import Dataset, Split
+from msmix.data.dataset import Dataset
 from msmix.data.spec import DataSpec
 from msmix.metrics import SIMS_INNER_EDGES
 
@@ -86,22 +86,4 @@ def train_subset(dataset: Dataset, fraction: float, seed: int) -> Dataset:
     chosen = resample(np.arange(len(train)), n_samples=subset_size(len(train), fraction), replace=False,
                       stratify=classes, random_state=generator)
     index = torch.as_tensor(np.sort(chosen), dtype=torch.long, device=train.device)
-    return replace(dataset, train=take(train, index), train_fraction=dataset.train_fraction * fraction)
-
-
-def take(split: Split, index: torch.Tensor) -> Split:
-    """The samples of ``split`` at ``index`` (a 1-D LongTensor on its device) as a Split of their own."""
-    positions = index.tolist()
-    pick = lambda t: t.index_select(0, index)  # noqa: E731
-    return replace(
-        split,
-        text=pick(split.text),
-        audio=pick(split.audio),
-        vision=pick(split.vision),
-        labels=pick(split.labels),
-        ids=[split.ids[i] for i in positions],
-        raw_text=[split.raw_text[i] for i in positions],
-        lengths={k: pick(v) for k, v in split.lengths.items()},
-        modality_labels={k: pick(v) for k, v in split.modality_labels.items()},
-        text_bert=None if split.text_bert is None else pick(split.text_bert),
-    )
+    return replace(dataset, train=train.select(index), train_fraction=dataset.train_fraction * fraction)
