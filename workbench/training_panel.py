@@ -90,7 +90,7 @@ class TrainingPanel(Panel):
         self.device = widgets.Dropdown(options=list(DEVICES), value=defaults["device"], description="device")
         self.train_fraction = widgets.Dropdown(options=_fraction_options(defaults["train_fraction"]),
                                                value=defaults["train_fraction"], description="train share",
-                                               description_tooltip="the share of the train split to train on "
+                                               tooltip="the share of the train split to train on "
                                                "(seeded, stratified by sentiment class)")
         self.settings = widgets.Textarea(value=defaults["settings"], placeholder="(none: the published settings)",
                                          description="overrides", layout={"width": "420px", "height": "70px"})
