@@ -74,7 +74,9 @@ def report() -> pd.DataFrame:
     """The rows of this design (by config hash), stored beside notebook 02; prints the tables."""
     wanted = {spec.config_hash() for spec in specs()}
     rows = read_results(OUT / "results.csv")
-    rows = rows[rows["config_hash"].isin(wanted)].drop(columns=["run_dir"], errors="ignore")
+    # The epoch cap follows from the fraction (equal steps), so it is no setting of its own to
+    # compare by; each row's train_config keeps it.
+    rows = rows[rows["config_hash"].isin(wanted)].drop(columns=["run_dir", "train.max_epochs"], errors="ignore")
     STORED.parent.mkdir(parents=True, exist_ok=True)
     rows.to_csv(STORED, index=False)
     print(f"{len(rows)} of {len(wanted)} runs done; rows written to {STORED}")

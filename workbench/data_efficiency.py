@@ -27,7 +27,7 @@ from workbench.figures import base_figure
 from workbench.live_figure import LiveFigure
 
 PER_ROW = 3  # subplots side by side before the next backbone starts a new row
-BAND_OPACITY = 0.18
+BAND_OPACITY = 0.10  # light: several methods' bands overlap
 _CELL_COLUMNS = ("data", "backbone", "mixer", "train_fraction", "n", "mean", "std", "ci_low", "ci_high")
 
 
@@ -66,8 +66,9 @@ def efficiency_figure(cells: pd.DataFrame, metric: str, label: str, percent: boo
     lines = dict(zip(dict.fromkeys(methods), method_lines(list(dict.fromkeys(methods)))))
     n_rows = max(1, math.ceil(len(backbones) / PER_ROW))
     figure = base_figure(f"{metric} against the share of the train split", spec=label, height=140 + 300 * n_rows)
+    # each subplot names its backbone in its x-axis title (subplot titles would run into the figure's)
     make_subplots(rows=n_rows, cols=max(1, min(len(backbones), PER_ROW)), shared_yaxes=True,
-                  subplot_titles=backbones, horizontal_spacing=0.06, vertical_spacing=0.18, figure=figure)
+                  horizontal_spacing=0.06, vertical_spacing=0.18, figure=figure)
     fractions = sorted(cells["train_fraction"].astype(float).unique())
     level = f"{confidence * 100:g} %"
     in_legend: set[str] = set()
@@ -99,7 +100,9 @@ def efficiency_figure(cells: pd.DataFrame, metric: str, label: str, percent: boo
             in_legend.add(method)
     ticks = [f * 100 for f in fractions]
     figure.update_xaxes(type="log", tickvals=ticks, ticktext=[f"{t:g} %" for t in ticks])
-    figure.update_xaxes(title_text="share of the train split", row=n_rows)
+    for position, backbone in enumerate(backbones):
+        figure.update_xaxes(title_text=f"{str(backbone).upper()}: share of the train split",
+                            row=position // PER_ROW + 1, col=position % PER_ROW + 1)
     figure.update_yaxes(title_text=f"{metric}{' (x 100)' if percent else ''}", col=1)
     return figure
 
