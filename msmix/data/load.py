@@ -14,18 +14,28 @@ from msmix.data.toy import TOY_SIZES, toy_mmsa_dict
 TOY = "toy"
 
 
-def _load_toy(source: str, kind: str | None, seed: int, options: dict[str, Any]) -> Dataset:
+def _load_toy(source: str, kind: str | None, seed: int, expressiveness: float, options: dict[str, Any]) -> Dataset:
     size = source.partition(":")[2] or "small"
     if size not in TOY_SIZES:
         raise ValueError(f"unknown toy size in {source!r}; use one of " + ", ".join(f"'toy:{s}'" for s in TOY_SIZES))
     if kind not in (None, "mosi"):
         raise ValueError(f"the toy data imitate MOSI (kind 'mosi'), got kind={kind!r}")
-    ds = dataset_from_mmsa(toy_mmsa_dict(seed, size), path=TOY, kind="mosi", copy=False, **options)
-    spec = replace(ds.spec, extra={**ds.spec.extra, "seed": seed, "size": size})
-    return replace(ds, spec=spec, source=f"toy (synthetic, seed {seed}, size {size})")
+    mmsa = toy_mmsa_dict(seed, size, expressiveness=expressiveness)
+    ds = dataset_from_mmsa(mmsa, path=TOY, kind="mosi", copy=False, **options)
+    extra = {**ds.spec.extra, "seed": seed, "size": size, **({"expressiveness": expressiveness} if expressiveness else {})}
+    spec = replace(ds.spec, extra=extra)
+    expressive = f", expressiveness {expressiveness:g}" if expressiveness else ""
+    return replace(ds, spec=spec, source=f"toy (synthetic, seed {seed}, size {size}{expressive})")
 
 
-def load(source: str | Path, kind: str | None = None, *, seed: int | None = None, **options: Any) -> Dataset:
+def load(
+    source: str | Path,
+    kind: str | None = None,
+    *,
+    seed: int | None = None,
+    expressiveness: float | None = None,
+    **options: Any,
+) -> Dataset:
     """Load a data set: the synthetic demo set or an MMSA feature pickle.
 
     Args:
@@ -33,6 +43,8 @@ def load(source: str | Path, kind: str | None = None, *, seed: int | None = None
             in MOSI unaligned_50's sizes and lengths), or the path of an MMSA ``.pkl`` file.
         kind: ``mosi`` / ``mosei`` / ``sims`` / ``custom``; None infers it (see ``read_mmsa``).
         seed: the demo set's seed (default 0); only for ``"toy"``.
+        expressiveness: the demo set's per-sample, per-modality gain spread (default 0, every
+            modality of a sample equally intense; see ``msmix.data.toy``); only for ``"toy"``.
         **options: ``label_range``, ``time_average``, ``padding``, ``standardize``, ``strict``,
             ``device``, ``dtype``, as documented in ``msmix.data.mmsa.read_mmsa``.
 
@@ -42,10 +54,14 @@ def load(source: str | Path, kind: str | None = None, *, seed: int | None = None
         (True, 400, {'text': 768, 'audio': 5, 'vision': 20})
     """
     recorded = {"source": str(source), **recorded_options(kind, seed, options)}
+    if expressiveness is not None:
+        recorded["expressiveness"] = expressiveness
     if isinstance(source, str) and (source == TOY or source.startswith(TOY + ":")):
-        return replace(_load_toy(source, kind, 0 if seed is None else seed, options), load_args=recorded)
-    if seed is not None:
-        raise ValueError(f"seed only applies to the toy data, not to the file {source}")
+        toy = _load_toy(source, kind, 0 if seed is None else seed, expressiveness or 0.0, options)
+        return replace(toy, load_args=recorded)
+    for name, value in (("seed", seed), ("expressiveness", expressiveness)):
+        if value is not None:
+            raise ValueError(f"{name} only applies to the toy data, not to the file {source}")
     path = Path(source)
     if path.suffix.lower() == ".csv":
         raise DataError(

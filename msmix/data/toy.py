@@ -4,7 +4,11 @@ Nothing here is CMU-MOSI. A latent sentiment ``s`` per sample drives all three m
 a fixed direction per modality, text strongest, audio weaker, vision weakest, under per-sample
 ("speaker") and per-frame noise; ``|s|`` (intensity) drives a second direction. A share of samples
 carries one conflicting modality, driven by ``-s`` (as sarcasm or a flat voice would be), which is
-what MS-Mix's similarity-aware pair selection is meant to notice. Labels imitate MOSI's: the mean
+what MS-Mix's similarity-aware pair selection is meant to notice. By default every modality of
+a sample carries the same intensity |s| up to a fixed per-modality strength, so SIG's per-modality
+ratios have nothing of their own to exploit; ``expressiveness`` > 0 gives each sample and modality
+its own gain on s (log-normal with that spread: a clip that says more with its voice than with its
+words), the case SIG is built for. Labels imitate MOSI's: the mean
 of five annotators' integer scores in [-3, 3] (multiples of 0.2). Sequences have random valid
 lengths, zero-padded (text's are not stored: MMSA files carry only audio and vision lengths);
 audio holds a few ``-inf`` and vision a few NaN values, as real files do.
@@ -101,18 +105,26 @@ def _modality(
 
 
 def _split(
-    rng: np.random.Generator, name: str, n: int, seq_lens: tuple[int, int, int], padding: str, looks: dict
+    rng: np.random.Generator,
+    name: str,
+    n: int,
+    seq_lens: tuple[int, int, int],
+    padding: str,
+    looks: dict,
+    expressiveness: float = 0.0,
 ) -> tuple[dict, np.ndarray, np.ndarray]:
     s = np.clip(rng.normal(0.0, SENTIMENT_STD, n), -3, 3)
     scores = np.clip(np.rint(s[:, None] + rng.normal(0.0, ANNOTATOR_NOISE, (n, ANNOTATORS))), -3, 3)
     labels = np.round(scores.mean(axis=1), 6)  # float64, multiples of 1/ANNOTATORS
     conflict = np.where(rng.random(n) < CONFLICT_SHARE, rng.integers(0, len(MODALITIES), n), -1)
+    # drawn only when asked for, so the default data stay the same numbers
+    gains = np.exp(rng.normal(0.0, expressiveness, (len(MODALITIES), n))) if expressiveness > 0 else np.ones((len(MODALITIES), n))
     data: dict = {}
     lengths = {}
     for i, m in enumerate(MODALITIES):
         lengths[m] = rng.integers(max(1, seq_lens[i] // 3), seq_lens[i] + 1, n)
         mask = _valid_mask(lengths[m], seq_lens[i], padding)
-        data[m] = _modality(rng, m, np.where(conflict == i, -s, s), mask, looks[m])
+        data[m] = _modality(rng, m, gains[i] * np.where(conflict == i, -s, s), mask, looks[m])
         if m in NONFINITE_RATE:
             frames = np.nonzero((rng.random(mask.shape) < NONFINITE_RATE[m]) & mask)
             if m == "audio":  # a log-energy feature of silence
@@ -139,7 +151,9 @@ def is_toy(raw_texts: list[str]) -> bool:
     return bool(raw_texts) and all(t.startswith(TEXT_PREFIX) for t in raw_texts)
 
 
-def generate_toy(seed: int = 0, size: str | ToySize = "small", padding: str = "right") -> ToyData:
+def generate_toy(
+    seed: int = 0, size: str | ToySize = "small", padding: str = "right", expressiveness: float = 0.0
+) -> ToyData:
     """Generate the demo set from ``seed``: the same seed always gives the same data.
 
     Args:
@@ -148,6 +162,8 @@ def generate_toy(seed: int = 0, size: str | ToySize = "small", padding: str = "r
             1284/229/686 samples and lengths 50/375/500), or a ``ToySize``.
         padding: where padding frames go: ``"right"`` (after the valid frames, the default) or
             ``"left"``.
+        expressiveness: spread (log scale) of a per-sample, per-modality gain on the sentiment
+            drive; 0 (the default) gives every modality of a sample the same intensity.
     """
     if isinstance(size, str):
         if size not in TOY_SIZES:
@@ -155,6 +171,8 @@ def generate_toy(seed: int = 0, size: str | ToySize = "small", padding: str = "r
         size = TOY_SIZES[size]
     if padding not in ("right", "left"):
         raise ValueError(f"padding must be 'right' or 'left', got {padding!r}")
+    if isinstance(expressiveness, bool) or not isinstance(expressiveness, (int, float)) or not 0 <= expressiveness <= 2:
+        raise ValueError(f"expressiveness must be a number in [0, 2] (a log-normal spread), got {expressiveness!r}")
     rng = np.random.default_rng(seed)
     looks = {
         m: {
@@ -167,13 +185,15 @@ def generate_toy(seed: int = 0, size: str | ToySize = "small", padding: str = "r
     }
     mmsa, sentiment, conflict = {}, {}, {}
     for name, n in zip(SPLITS, size.n):
-        mmsa[name], sentiment[name], conflict[name] = _split(rng, name, n, size.seq_lens, padding, looks)
+        mmsa[name], sentiment[name], conflict[name] = _split(rng, name, n, size.seq_lens, padding, looks, expressiveness)
     return ToyData(mmsa, sentiment, conflict)
 
 
-def toy_mmsa_dict(seed: int = 0, size: str | ToySize = "small", padding: str = "right") -> dict:
+def toy_mmsa_dict(
+    seed: int = 0, size: str | ToySize = "small", padding: str = "right", expressiveness: float = 0.0
+) -> dict:
     """The demo set as an MMSA pickle dict (see ``generate_toy``)."""
-    return generate_toy(seed, size, padding).mmsa
+    return generate_toy(seed, size, padding, expressiveness).mmsa
 
 
 def write_toy_pickle(
