@@ -47,23 +47,27 @@ def intensity_diagnostics(model: Backbone, mixer: Mixer, data: Dataset, config: 
         return {}
     devices = [data.train.device] if data.train.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices), eval_mode(model), eval_mode(mixer):
-        stats = _validation_stats(model, mixer, data, config.eval_batch_size)
-        grads = _gradient_norms(model, mixer, data, config)
+        intensities = _validation_intensities(model, mixer, data, config.eval_batch_size)
+        stats = intensity_stats(intensities, data.valid.labels, data.spec.label_range)
+        grads = _gradient_norms(model, mixer, data, config, list(intensities))
     return {**{f"intensity_{key}": value for key, value in stats.items()}, **grads}
 
 
-def _validation_stats(model: Backbone, mixer: Mixer, data: Dataset, batch_size: int) -> dict[str, float]:
+def _validation_intensities(model: Backbone, mixer: Mixer, data: Dataset, batch_size: int) -> dict[str, Tensor]:
+    """Per modality with a predictor, its (N,) intensities over the validation split."""
     parts: dict[str, list[Tensor]] = {}
     with torch.inference_mode():
         for batch in data.valid.batches(batch_size):
             encoded = model.encode(batch)
             for name, values in mixer.intensities(encoded.latents, encoded.masks).items():
                 parts.setdefault(name, []).append(values.float())
-    intensities = {name: torch.cat(values) for name, values in parts.items()}
-    return intensity_stats(intensities, data.valid.labels, data.spec.label_range)
+    return {name: torch.cat(values) for name, values in parts.items()}
 
 
-def _gradient_norms(model: Backbone, mixer: Mixer, data: Dataset, config: TrainConfig) -> dict[str, float]:
+def _gradient_norms(
+    model: Backbone, mixer: Mixer, data: Dataset, config: TrainConfig, names: list[str]
+) -> dict[str, float]:
+    """``grad_<m>_<term>`` for the modalities ``names``, on the probe's fixed training batch."""
     train = data.train
     batch = train.batch(torch.arange(min(config.batch_size, len(train)), device=train.device))
     generator = torch.Generator(device=train.device)
@@ -78,7 +82,6 @@ def _gradient_norms(model: Backbone, mixer: Mixer, data: Dataset, config: TrainC
     with torch.enable_grad():
         parts = training_loss(model, mixer, batch, config.objective, generator, encode=encode)
         latents = encoded[0].latents  # the originals' (an input mixer encodes its mixed batch second)
-        names = list(mixer.intensities({m: z.detach() for m, z in latents.items()}, encoded[0].masks))
         norms = {term: _norms(value, [latents[m] for m in names]) for term, value in _weighted_terms(parts, config).items()}
     flat = torch.stack([n for values in norms.values() for n in values]).tolist()
     keys = [f"grad_{m}_{term}" for term in norms for m in names]
