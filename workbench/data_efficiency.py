@@ -148,7 +148,7 @@ class DataEfficiencyPanel(Panel):
             figure.layout = drawn.layout
             figure.add_traces(drawn.data)
         shown = self.cells.drop(columns=["data"])
-        self.table.value = f"<b>{html.escape(source_label(data))}</b>" + table_html(shown.style.format(precision=4))
+        self.table.value = f"<b>{html.escape(source_label(data))}</b>" + table_html(shown.style.format(precision=4, na_rep="-"))
 
 
 def data_efficiency_panel(

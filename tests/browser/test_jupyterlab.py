@@ -31,7 +31,7 @@ SAVE_TIMEOUT = 60.0
 # Plotly figures each notebook shows once it has run (LiveFigures; 03 shows one static figure).
 EXPECTED_FIGURES = {"01_train_mosi.ipynb": 14, "02_compare_methods.ipynb": 4, "03_sensitivity.ipynb": 1}
 SCREENSHOT_HEIGHT = 2600  # px
-PANELS = ("data", "training", "sass", "sig", "latent", "errors", "attribution", "comparison")
+PANELS = ("data", "training", "sass", "sig", "latent", "errors", "attribution", "comparison", "efficiency")
 
 
 def screenshot_panels(page: Any, artifacts: Path, notebook: str, suffix: str = "") -> list[Path]:
