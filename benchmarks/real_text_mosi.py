@@ -11,8 +11,9 @@ One command does it all, resumably (a stopped run goes on where it stopped when 
 2. A ridge regression on the mean-pooled MiniLM sentence embeddings (L2 penalty chosen on the
    dev fold): the reference point a trained model should reach.
 3. ``msmix sweep benchmarks/real_text_mosi.toml`` (every backbone's published recipe, MMSA's
-   early stopping on the dev fold, the same seeds for every mixer) and
-   ``benchmarks/real_text_mosi_lmf_wd0.toml`` (LMF without weight decay, see RESULTS.md).
+   early stopping on the dev fold, the same seeds for every mixer),
+   ``benchmarks/real_text_mosi_lmf_wd0.toml`` (LMF without weight decay, see RESULTS.md) and
+   ``benchmarks/real_text_mosi_anchored.toml`` (MS-Mix's ``anchored`` preset, last).
 4. The table: mean ± sample std over seeds per backbone and mixer, and each mixer minus ``none``
    on the same seeds (paired t-test), written into ``benchmarks/RESULTS.md`` (between its markers)
    and ``benchmarks/results/real_text_mosi.md``, with the rows in
@@ -30,7 +31,9 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 FEATURES = Path("benchmarks/data/mosi_text_minilm.pkl")
-SWEEPS = ("benchmarks/real_text_mosi_lmf_wd0.toml", "benchmarks/real_text_mosi.toml")
+SWEEPS = (
+    "benchmarks/real_text_mosi_lmf_wd0.toml", "benchmarks/real_text_mosi.toml", "benchmarks/real_text_mosi_anchored.toml",
+)
 RUNS = Path("runs/real_text_mosi")
 RESULTS_CSV = Path("notebooks/results/real_text_mosi.csv")  # beside the notebook that shows it
 RESULTS_MD = Path("benchmarks/results/real_text_mosi.md")
@@ -73,11 +76,16 @@ def markdown(frame: pd.DataFrame) -> str:
 
 
 def _recipe_where_unset(table: pd.DataFrame) -> pd.DataFrame:
-    """Setting columns (``train.weight_decay``) named plainly, reading ``recipe`` where a run kept
-    its backbone's published value."""
+    """Setting columns named plainly: ``weight_decay`` reading ``recipe`` where a run kept its
+    backbone's published value, ``preset`` reading MS-Mix's default ``paper`` where a run set none
+    (and nothing for the other mixers)."""
+    unset = lambda c: table[c].isna() | (table[c].astype(str) == "-")  # noqa: E731
     settings = [c for c in table.columns if c.startswith("train.")]
-    table = table.assign(**{c: table[c].astype(object).where(table[c].notna(), "recipe") for c in settings})
-    return table.rename(columns=lambda c: c.removeprefix("train."))
+    table = table.assign(**{c: table[c].astype(object).where(~unset(c), "recipe") for c in settings})
+    if "mixer.preset" in table:
+        default = table["mixer"].map(lambda m: "paper" if m == "msmix" else "")
+        table = table.assign(**{"mixer.preset": table["mixer.preset"].astype(object).where(~unset("mixer.preset"), default)})
+    return table.rename(columns=lambda c: c.removeprefix("train.").removeprefix("mixer."))
 
 
 def report(results: pd.DataFrame, ridge: dict[str, float]) -> str:
@@ -92,7 +100,8 @@ def report(results: pd.DataFrame, ridge: dict[str, float]) -> str:
         p=[("n/a" if np.isnan(p) else f"{p:.3f}") for p in paired["p_value"]],
     )
     context = [c for c in paired.columns if c in ("backbone", "weight_decay")]
-    wide = paired.pivot_table(index=[*context, "mixer", "n"], columns="metric", values=["diff", "p"],
+    method = ["mixer", *(["preset"] if "preset" in paired else [])]
+    wide = paired.pivot_table(index=[*context, *method, "n"], columns="metric", values=["diff", "p"],
                               aggfunc="first", sort=False)
     wide.columns = [f"{metric} {part}" for part, metric in wide.columns]
     order = [f"{m} {part}" for m in PAIRED for part in ("diff", "p")]
