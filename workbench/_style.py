@@ -46,6 +46,17 @@ def mixer_colour(name: str, position: int = 0) -> str:
 DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
 
 
+def method_names(table: pd.DataFrame, settings: list[str]) -> pd.Series:
+    """A name per row of a summary table: its mixer, with those of the ``settings`` columns whose
+    value differs between rows in brackets (``msmix (mixer.preset=anchored)``)."""
+    varying = [c for c in settings if table[c].astype(str).nunique() > 1]
+    names = []
+    for _, cell in table.iterrows():
+        given = ", ".join(f"{k}={cell[k]}" for k in varying if pd.notna(cell[k]))
+        names.append(f"{cell['mixer']} ({given})" if given else str(cell["mixer"]))
+    return pd.Series(names, index=table.index)
+
+
 def method_lines(methods: list[str]) -> list[dict[str, str]]:
     """A line style per method: its mixer's colour, and a different dash for each further method of
     the same mixer (``msmix (sal_scale=1)`` beside ``msmix``)."""

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from msmix.experiment import format_summary, paired_comparison, read_results, summarize
 from msmix.experiment.results import METRIC_COLUMNS
 from workbench._panel import Panel, row, scrolling
-from workbench._style import NEGATIVE, method_lines, source_label, table_html
+from workbench._style import NEGATIVE, method_lines, method_names, source_label, table_html
 from workbench.export import bar_figure, latex_table, save_figure
 from workbench.figures import live_figure, set_title
 from workbench.mmsa_results import mmsa_wide, read_mmsa_results
@@ -111,13 +111,8 @@ class ComparisonPanel(Panel):
     def _methods(self) -> pd.Series:
         """A name per summary row: the mixer, with the settings that differ between rows (swept
         mixer settings, the train fraction) in brackets."""
-        settings = [c for c in self.summary.columns if c not in _STAT_COLUMNS
-                    and not c.endswith(("_mean", "_std")) and self.summary[c].astype(str).nunique() > 1]
-        names = []
-        for _, cell in self.summary.iterrows():
-            given = ", ".join(f"{k}={cell[k]}" for k in settings if pd.notna(cell[k]))
-            names.append(f"{cell['mixer']} ({given})" if given else cell["mixer"])
-        return pd.Series(names, index=self.summary.index)
+        settings = [c for c in self.summary.columns if c not in _STAT_COLUMNS and not c.endswith(("_mean", "_std"))]
+        return method_names(self.summary, settings)
 
     def _draw_radar(self, label: str) -> None:
         table = self.summary.assign(method=self._methods())

@@ -22,7 +22,7 @@ from plotly.subplots import make_subplots
 from msmix.experiment import data_efficiency, read_results
 from msmix.experiment.results import METRIC_COLUMNS
 from workbench._panel import Panel, row, scrolling
-from workbench._style import method_lines, source_label, table_html
+from workbench._style import method_lines, method_names, source_label, table_html
 from workbench.figures import base_figure
 from workbench.live_figure import LiveFigure
 
@@ -62,7 +62,7 @@ def efficiency_figure(cells: pd.DataFrame, metric: str, label: str, percent: boo
                       confidence: float = 0.95) -> go.Figure:
     """The figure of ``data_efficiency``'s table ``cells`` (one data set), titled with ``label``."""
     backbones = list(dict.fromkeys(cells["backbone"]))
-    methods = _method_names(cells)
+    methods = method_names(cells, [c for c in cells.columns if c not in _CELL_COLUMNS])
     lines = dict(zip(dict.fromkeys(methods), method_lines(list(dict.fromkeys(methods)))))
     n_rows = max(1, math.ceil(len(backbones) / PER_ROW))
     figure = base_figure(f"{metric} against the share of the train split", spec=label, height=140 + 300 * n_rows)
@@ -180,16 +180,6 @@ def _chosen_data(table: pd.DataFrame, data: str | None) -> str:
     if data not in names:
         raise ValueError(f"data {data!r} is not in the results table; data sets there: {names}")
     return data
-
-
-def _method_names(cells: pd.DataFrame) -> pd.Series:
-    """A line name per cell: the mixer, with any setting swept beside the fraction in brackets."""
-    settings = [c for c in cells.columns if c not in _CELL_COLUMNS and cells[c].astype(str).nunique() > 1]
-    names = []
-    for _, cell in cells.iterrows():
-        given = ", ".join(f"{k}={cell[k]}" for k in settings if pd.notna(cell[k]))
-        names.append(f"{cell['mixer']} ({given})" if given else str(cell["mixer"]))
-    return pd.Series(names, index=cells.index)
 
 
 def _translucent(colour: str, opacity: float) -> str:

@@ -9,6 +9,8 @@ history (``intensity_<m>_<stat>``, ``grad_<m>_<term>``); runs of other mixers ha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 from plotly.subplots import make_subplots
@@ -59,16 +61,20 @@ def draw_intensity_history(figure: LiveFigure, history: pd.DataFrame) -> None:
                 trace.x, trace.y, trace.visible = epochs, values, True
 
 
+def modality_state(stats: Mapping[str, float], modality: str) -> str:
+    """One modality's ``intensity_stats`` (keys ``<modality>_<stat>``) as HTML: correlation with the
+    label, saturated share, mean ± spread, and the predictor's state in words."""
+    corr, saturated, std = (stats[f"{modality}_{stat}"] for stat in ("corr", "saturated", "std"))
+    corr_text = f"{corr:+.2f}" if np.isfinite(corr) else "undefined (constant)"
+    return (f"<b>{modality}</b>: corr {corr_text}, {saturated:.0%} saturated, mean {stats[f'{modality}_mean']:+.2f} "
+            f"&plusmn; {std:.2f} ({predictor_state(corr, saturated, std)})")
+
+
 def collapse_summary(history: pd.DataFrame) -> str:
     """One line per modality on the last epoch: correlation with the label, saturated share, mean."""
     if history.empty or not probed_modalities(history):
         return ""
     last = history.iloc[-1]
-    parts = []
-    for m in probed_modalities(history):
-        corr, saturated = last[f"intensity_{m}_corr"], last[f"intensity_{m}_saturated"]
-        mean, std = last[f"intensity_{m}_mean"], last[f"intensity_{m}_std"]
-        state = predictor_state(corr, saturated, std)
-        corr_text = f"{corr:+.2f}" if np.isfinite(corr) else "undefined (constant)"
-        parts.append(f"<b>{m}</b>: corr {corr_text}, {saturated:.0%} saturated, mean {mean:+.2f} &plusmn; {std:.2f} ({state})")
+    stats = {key.removeprefix("intensity_"): value for key, value in last.items() if key.startswith("intensity_")}
+    parts = [modality_state(stats, m) for m in probed_modalities(history)]
     return f"Epoch {int(last['epoch'])}: " + "; ".join(parts) + "."

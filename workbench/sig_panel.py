@@ -13,19 +13,23 @@ from dataclasses import replace
 from typing import Any
 
 import ipywidgets as widgets
-import numpy as np
 import pandas as pd
 
 from msmix.data.dataset import Dataset
 from msmix.mixing.base import Mixer
-from msmix.mixing.intensity_stats import intensity_stats, predictor_state
+from msmix.mixing.intensity_stats import intensity_stats
 from msmix.mixing.msmix import MSMixConfig
 from msmix.mixing.sig import LABEL_RATIO_MODES, normalized_intensity
 from msmix.train.intensity_probe import probed_modalities
 from workbench._panel import Panel, figure_row, row
 from workbench._style import MIXED, MODALITY_COLOURS, NEUTRAL, PARENT_COLOURS, shorten
 from workbench.figures import base_figure, set_title
-from workbench.intensity_history import collapse_summary, draw_intensity_history, intensity_history_figure
+from workbench.intensity_history import (
+    collapse_summary,
+    draw_intensity_history,
+    intensity_history_figure,
+    modality_state,
+)
 from workbench.live_figure import LiveFigure
 from workbench.pair_view import PairView, pair_view, prepare
 from workbench.sources import LatentBatch
@@ -127,12 +131,7 @@ class SigExplorer(Panel):
         """Per modality: the shown intensities' correlation with the labels, saturated share and state."""
         s = self.sample
         stats = intensity_stats(self.intensities, s.labels, s.spec.label_range)
-        parts = []
-        for m in self.intensities:
-            corr, saturated, std = stats[f"{m}_corr"], stats[f"{m}_saturated"], stats[f"{m}_std"]
-            corr_text = f"{corr:+.2f}" if np.isfinite(corr) else "undefined (constant)"
-            parts.append(f"<b>{m}</b> corr {corr_text}, {saturated:.0%} saturated, mean {stats[f'{m}_mean']:+.2f} "
-                         f"&plusmn; {std:.2f} ({predictor_state(corr, saturated, std)})")
+        parts = [modality_state(stats, m) for m in self.intensities]
         return (f"<div style='padding:2px 8px'>These {len(s)} samples' intensities: " + "; ".join(parts) +
                 ". A collapsed predictor knows nothing of the sample: its share of a pair's ratio comes from what "
                 "differences remain (min-max normalised over the batch), not from sentiment.</div>")

@@ -121,7 +121,7 @@ def test_the_state_line_reports_each_modality_of_the_shown_batch(panel) -> None:
 
     stats = intensity_stats(panel.intensities, panel.sample.labels, panel.sample.spec.label_range)
     for m in panel.intensities:
-        assert f"<b>{m}</b> corr {stats[f'{m}_corr']:+.2f}" in panel.intensity_state.value
+        assert f"<b>{m}</b>: corr {stats[f'{m}_corr']:+.2f}" in panel.intensity_state.value
     assert panel.history_figure is None  # a bare backbone comes without a run history
 
 
