@@ -96,9 +96,12 @@ def _spec_from_args(args: argparse.Namespace) -> Any:
 def _set_fraction(train: dict[str, Any], fraction: float) -> None:
     """``--train-fraction`` into the train overrides; 1 (all of the split, the default) sets nothing,
     so the run keeps the config hash of a run without the option."""
-    if not 0 < fraction <= 1:  # also refuses NaN
-        raise UsageError(f"--train-fraction must be a number in (0, 1], the share of the train split to train on, "
-                         f"got {fraction:g}")
+    from msmix.data.subset import check_fraction
+
+    try:
+        fraction = check_fraction(fraction, "--train-fraction")  # also refuses NaN
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     if fraction == 1:
         train.pop("train_fraction", None)
     else:
