@@ -88,12 +88,27 @@ def _recipe_where_unset(table: pd.DataFrame) -> pd.DataFrame:
     return table.rename(columns=lambda c: c.removeprefix("train.").removeprefix("mixer."))
 
 
+def _in_reading_order(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows grouped by backbone and recipe (in the order the runs came), then mixer as the sweep
+    lists them, then MS-Mix's preset, faithful first: runs added later (a new preset) join their
+    backbone."""
+    rank = {
+        "backbone": {b: i for i, b in enumerate(dict.fromkeys(table["backbone"]))},
+        "weight_decay": {w: i for i, w in enumerate(dict.fromkeys(table.get("weight_decay", [])))},
+        "mixer": {m: i for i, m in enumerate(("none", "mixup", "manifold", "msmix"))},
+        "preset": {p: i for i, p in enumerate(("", "paper", "anchored"))},
+    }
+    columns = [c for c in rank if c in table]
+    key = lambda col: col.map(lambda v: rank[col.name].get(v, len(rank[col.name])))  # noqa: E731
+    return table.sort_values(columns, key=key, kind="stable").reset_index(drop=True)
+
+
 def report(results: pd.DataFrame, ridge: dict[str, float]) -> str:
     """The RESULTS.md section: ridge reference, mean ± std per cell, paired differences against none."""
     from msmix.experiment import format_summary, paired_comparison, summarize
 
     summary = format_summary(summarize(results, metrics=list(SHOWN)), digits=4)
-    summary = _recipe_where_unset(summary.drop(columns=["data"]))
+    summary = _in_reading_order(_recipe_where_unset(summary.drop(columns=["data"])))
     paired = _recipe_where_unset(paired_comparison(results, metric=list(PAIRED)))
     paired = paired.assign(
         diff=[f"{d:+.4f}" for d in paired["mean_diff"]],
@@ -105,7 +120,7 @@ def report(results: pd.DataFrame, ridge: dict[str, float]) -> str:
                               aggfunc="first", sort=False)
     wide.columns = [f"{metric} {part}" for part, metric in wide.columns]
     order = [f"{m} {part}" for m in PAIRED for part in ("diff", "p")]
-    wide = wide[order].reset_index()
+    wide = _in_reading_order(wide[order].reset_index())
     lines = [
         f"Ridge on mean-pooled MiniLM sentence embeddings (alpha {ridge['alpha']} chosen on dev), test fold: "
         + ", ".join(f"{k} {ridge[k]:.4f}" for k in SHOWN) + ".",
