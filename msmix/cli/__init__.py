@@ -59,8 +59,9 @@ def _is_user_error(err: Exception) -> bool:
     from msmix.experiment.checks import SpecError
     from msmix.experiment.grid import SweepConfigError
     from msmix.models.text_encoder import TextEncoderError
+    from msmix.train.errors import USER_ERRORS
 
-    return isinstance(err, (DataError, SettingError, SpecError, SweepConfigError, TextEncoderError))
+    return isinstance(err, (DataError, SettingError, SpecError, SweepConfigError, TextEncoderError, *USER_ERRORS))
 
 
 def build_parser() -> argparse.ArgumentParser:

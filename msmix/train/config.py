@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from msmix.mixing.objective import ObjectiveConfig
 from msmix.settings import check_known, known_settings, settings_from
+from msmix.train.run_spec import MAX_SEED
 
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULERS = (None, "plateau", "cosine")
@@ -60,8 +62,12 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("max_epochs", "batch_size", "eval_batch_size", "grad_accum"):
             _require(name, _is_int(getattr(self, name)) and getattr(self, name) >= 1, "an integer >= 1", self)
-        for name in ("patience", "warmup_epochs", "plateau_patience", "seed"):
+        for name in ("patience", "warmup_epochs", "plateau_patience"):
             _require(name, _is_int(getattr(self, name)) and getattr(self, name) >= 0, "an integer >= 0", self)
+        _require("seed", _is_int(self.seed) and 0 <= self.seed <= MAX_SEED, f"an integer in [0, {MAX_SEED}]", self)
+        for name in ("lr", "weight_decay", "min_lr", "min_delta", "clip_value", "clip_norm", "train_fraction", "plateau_factor"):
+            value = getattr(self, name)
+            _require(name, not _is_number(value) or math.isfinite(value), "a finite number", self)
         _require("lr", _is_number(self.lr) and self.lr > 0, "a positive number", self)
         for name in ("weight_decay", "min_lr", "min_delta"):
             _require(name, _is_number(getattr(self, name)) and getattr(self, name) >= 0, "a number >= 0", self)
