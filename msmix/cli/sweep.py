@@ -16,7 +16,8 @@ def add(commands: Any) -> None:
         "sweep", help="run every configuration of a sweep config file",
         description="Run data sets x backbones x mixers x seeds (x setting lists) from a TOML or JSON config "
         "(see examples/sweep_toy.toml). Rows go to OUT/results.csv as runs finish; running again skips "
-        "finished runs and resumes unfinished ones, so a killed sweep loses nothing.",
+        "finished runs and resumes unfinished ones, so a killed sweep loses nothing. Two sweeps may share one OUT: "
+        "each run is trained by one of them, and a sweep waits for the runs the other one is training.",
     )
     p.add_argument("config", metavar="CONFIG", help="the sweep config (.toml or .json)")
     p.add_argument("--out", metavar="DIR", help="output folder: DIR/results.csv and DIR/<run>/ (default: the config's out_dir)")
@@ -29,22 +30,28 @@ def add(commands: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run ``msmix sweep``; returns the exit status."""
-    from msmix.experiment import expand_grid, format_summary, load_sweep_config, run_sweep, summarize
-    from msmix.experiment.checks import check_specs
+    from msmix.experiment import SweepConfigError, expand_grid, format_summary, load_sweep_config, run_sweep, summarize
+    from msmix.experiment.checks import SpecError, check_specs
 
     config = load_sweep_config(args.config)
     out = args.out or config.get("out_dir")
     if not out:
         raise UsageError(f"give --out DIR, or out_dir in {args.config}")
+    if not isinstance(out, str):
+        raise SweepConfigError(f"sweep config {args.config}: 'out_dir' must be a folder name, found {out!r}")
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
-    specs = expand_grid(config)
-    check_specs(specs)
+    specs = expand_grid(config, source=args.config)
+    try:
+        check_specs(specs)
+    except SpecError as err:
+        raise SpecError(f"sweep config {args.config}: {err}") from None
     if args.dry_run:
         plan = run_sweep(specs, out, dry_run=True)
         print(plan.to_string(index=False))
         counts = plan["status"].value_counts()
-        print(f"{len(plan)} runs in {out}: {counts.get('done', 0)} done, {counts.get('resume', 0)} to resume, "
+        running = f", {counts['running']} being trained by another sweep" if counts.get("running") else ""
+        print(f"{len(plan)} runs in {out}: {counts.get('done', 0)} done{running}, {counts.get('resume', 0)} to resume, "
               f"{counts.get('todo', 0)} to start")
         return 0
     threads = chosen_threads(args, args.jobs)
@@ -52,5 +59,6 @@ def handle(args: argparse.Namespace) -> int:
         set_threads(threads)
     table = run_sweep(specs, out, jobs=args.jobs, progress=not args.quiet, threads=threads)
     print(f"{len(table)} runs in {Path(out) / 'results.csv'}")
-    print(format_summary(summarize(table)).to_string(index=False))
+    if not table.empty:
+        print(format_summary(summarize(table)).to_string(index=False))
     return 0

@@ -4,22 +4,40 @@ Only the parent process appends rows, one per finished run, so a sweep killed at
 at most the runs in flight: their checkpoints stay in ``out_dir/<run>/`` and the next call resumes
 them (``resume=True``), while runs whose hash is already in the table are skipped. A sweep folder
 of an earlier version, with its runs in ``out_dir/runs/<run>/``, continues from there.
+
+Two sweeps may share one output folder: a sweep trains a run only while it holds the run's claim
+(``msmix.experiment.claims``) and looks in the table again once it holds it. A run another sweep
+is training is passed over, then waited for at the end: finished there, it is not trained again;
+left unfinished (that sweep was killed), this sweep resumes it. Which runs it waited for is said
+on stderr.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tqdm import tqdm
 
-from msmix.experiment.results import append_row, complete_row, finished_hashes, read_results, results_path
+from msmix.experiment.claims import CLAIMS_FOLDER, Claim, holder, is_claimed, try_claim, wait_claim
+from msmix.experiment.filelock import locked
+from msmix.experiment.results import (
+    ResultsError,
+    append_row,
+    complete_row,
+    finished_hashes,
+    read_results,
+    results_path,
+)
 from msmix.experiment.settings import spec_settings
 from msmix.train import RunSpec, finished_no_epoch, run_dir_of
 from msmix.train.checkpoint import LAST
@@ -66,7 +84,7 @@ def run_sweep(
     if dry_run:
         return plan_sweep(specs, out_dir)
     path = results_path(out_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    prepare_output(out_dir)
     done = finished_hashes(path)
     todo = [spec for spec in specs if spec.config_hash() not in done]
     runner = runner or _train_run
@@ -77,23 +95,44 @@ def run_sweep(
             append_row(path, complete_row(row, spec))
             bar.step(_label(spec))
 
-        if jobs == 1:
-            for spec in todo:
-                record(spec, runner(spec, out_dir=str(out_dir), resume=True, progress=progress))
-        else:
-            _run_in_pool(todo, str(out_dir), jobs, threads or idle_threads(jobs), runner, record)
+        claims = _Claims(out_dir, path, on_done_elsewhere=lambda spec: bar.step(f"{_label(spec)} (another sweep)"))
+        while todo:
+            if jobs == 1:
+                _run_in_turn(todo, str(out_dir), runner, record, claims, progress)
+            else:
+                _run_in_pool(todo, str(out_dir), jobs, threads or idle_threads(jobs), runner, record, claims)
+            todo = claims.wait_for_others()
     return _rows_of(specs, path)
+
+
+def prepare_output(out_dir: str | Path) -> None:
+    """Make the output folder, refusing one that cannot hold a sweep (a file, a folder that cannot
+    be written) before any run starts, with a ResultsError naming the folder."""
+    folder = Path(out_dir)
+    _check_output_folder(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        claims = folder / CLAIMS_FOLDER
+        claims.mkdir(exist_ok=True)
+        with tempfile.TemporaryFile(dir=claims):
+            pass
+    except OSError as err:
+        raise ResultsError(f"output folder {folder} cannot be written: {err.strerror or err}") from None
 
 
 def plan_sweep(specs: Iterable[RunSpec], out_dir: str | Path) -> pd.DataFrame:
     """What a sweep would do: one row per spec with its settings and a ``status`` of ``done``
-    (a row exists), ``resume`` (an unfinished checkpoint exists) or ``todo``."""
+    (a row exists), ``running`` (another sweep holds its claim now), ``resume`` (an unfinished
+    checkpoint exists) or ``todo``."""
+    _check_output_folder(out_dir)
     done = finished_hashes(results_path(out_dir))
     plan = []
     for spec in specs:
         spec_hash = spec.config_hash()
         if spec_hash in done:
             status = "done"
+        elif is_claimed(out_dir, spec_hash):
+            status = "running"
         elif (run_dir_of(spec, out_dir) / LAST).is_file():
             status = "resume"
         else:
@@ -104,6 +143,81 @@ def plan_sweep(specs: Iterable[RunSpec], out_dir: str | Path) -> pd.DataFrame:
             "settings": settings, "config_hash": spec_hash, "status": status,
         })
     return pd.DataFrame(plan, columns=["data", "backbone", "mixer", "seed", "settings", "config_hash", "status"])
+
+
+def _check_output_folder(out_dir: str | Path) -> None:
+    folder = Path(out_dir)
+    if folder.exists() and not folder.is_dir():
+        raise ResultsError(f"output folder {folder} is a file, expected a folder")
+
+
+class _Claims:
+    """The claims of one sweep: takes the runs no other sweep holds, remembers the others, and
+    waits for those at the end."""
+
+    def __init__(self, out_dir: str | Path, results: Path, on_done_elsewhere: Callable[[RunSpec], None]) -> None:
+        self.out_dir, self.results = out_dir, results
+        self.on_done_elsewhere = on_done_elsewhere
+        self.others: list[RunSpec] = []
+
+    def take(self, spec: RunSpec) -> Claim | None:
+        """The run's claim, or None: another sweep holds it (it is remembered) or finished it."""
+        claim = try_claim(self.out_dir, spec.config_hash())
+        if claim is None:
+            pid = holder(self.out_dir, spec.config_hash())
+            _say(f"{_label(spec)}: another sweep{f' (process {pid})' if pid else ''} is training it; "
+                 "this one goes on with the other runs and waits for it at the end")
+            self.others.append(spec)
+            return None
+        if self._done(spec):
+            claim.release()
+            self.on_done_elsewhere(spec)
+            return None
+        return claim
+
+    def wait_for_others(self) -> list[RunSpec]:
+        """Wait for each run another sweep held; returns those it left unfinished, to run here."""
+        left = []
+        for spec in self.others:
+            with wait_claim(self.out_dir, spec.config_hash()):
+                if self._done(spec):
+                    _say(f"{_label(spec)}: finished by the other sweep; not trained again")
+                    self.on_done_elsewhere(spec)
+                else:
+                    _say(f"{_label(spec)}: the other sweep stopped before finishing it; this one resumes it")
+                    left.append(spec)
+        self.others = []
+        return left
+
+    def _done(self, spec: RunSpec) -> bool:
+        with locked(self.results):  # never a half-written row of the other sweep
+            return spec.config_hash() in finished_hashes(self.results)
+
+    def claimed(self, specs: Iterable[RunSpec]) -> Iterator[tuple[RunSpec, Claim]]:
+        """Each spec this sweep may train now, with its held claim, in order."""
+        for spec in specs:
+            claim = self.take(spec)
+            if claim is not None:
+                yield spec, claim
+
+
+def _say(message: str) -> None:
+    """A line on stderr that leaves a progress bar intact."""
+    tqdm.write(f"msmix sweep: {message}", file=sys.stderr)
+
+
+def _run_in_turn(
+    specs: list[RunSpec],
+    out_dir: str,
+    runner: Runner,
+    record: Callable[[RunSpec, dict[str, Any]], None],
+    claims: _Claims,
+    progress: bool,
+) -> None:
+    """Train ``specs`` one after another in this process, each while holding its claim."""
+    for spec, claim in claims.claimed(specs):
+        with claim:
+            record(spec, runner(spec, out_dir=out_dir, resume=True, progress=progress))
 
 
 def _train_run(spec: RunSpec, **kwargs: Any) -> dict[str, Any]:
@@ -141,27 +255,54 @@ def _run_in_pool(
     threads: int,
     runner: Runner,
     record: Callable[[RunSpec, dict[str, Any]], None],
+    claims: _Claims,
 ) -> None:
-    """Train ``specs`` in ``jobs`` fresh processes of ``threads`` torch threads each; the first
-    failure stops new runs and is raised once the runs in flight have finished and been recorded."""
-    with ProcessPoolExecutor(jobs, mp_context=_pool_context(), initializer=_init_worker, initargs=(threads, os.getpid())) as pool:
-        futures: dict[Future, RunSpec] = {pool.submit(_work, runner, spec, out_dir): spec for spec in specs}
-        failure: BaseException | None = None
-        try:
-            for future in as_completed(futures):
-                if future.cancelled():
-                    continue
-                error = future.exception()
-                if error is None:
-                    record(futures[future], future.result())
-                elif failure is None:
-                    failure = error
-                    _cancel(futures)
-        except BaseException:
-            _cancel(futures)
-            raise
-        if failure is not None:
-            raise failure
+    """Train ``specs`` in ``jobs`` fresh processes of ``threads`` torch threads each, claiming each
+    run as it is handed to a worker; the first failure stops new runs and is raised once the runs
+    in flight have finished and been recorded. Claims are released only once the workers are done."""
+    jobs = min(jobs, len(specs))
+    queue = claims.claimed(specs)
+    in_flight: dict[Future, tuple[RunSpec, Claim]] = {}
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=_pool_context(), initializer=_init_worker, initargs=(threads, os.getpid())) as pool:
+            failure = _drive_pool(pool, queue, in_flight, jobs, out_dir, runner, record)
+    finally:
+        for _, claim in in_flight.values():
+            claim.release()
+        queue.close()
+    if failure is not None:
+        raise failure
+
+
+def _drive_pool(
+    pool: ProcessPoolExecutor,
+    queue: Iterator[tuple[RunSpec, Claim]],
+    in_flight: dict[Future, tuple[RunSpec, Claim]],
+    jobs: int,
+    out_dir: str,
+    runner: Runner,
+    record: Callable[[RunSpec, dict[str, Any]], None],
+) -> BaseException | None:
+    """Keep ``jobs`` claimed runs in the pool until the queue is empty; returns the first failure."""
+    failure: BaseException | None = None
+    try:
+        while True:
+            while failure is None and len(in_flight) < jobs and (item := next(queue, None)) is not None:
+                in_flight[pool.submit(_work, runner, item[0], out_dir)] = item
+            if not in_flight:
+                return failure
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                spec, claim = in_flight.pop(future)
+                with claim:
+                    error = future.exception()
+                    if error is None:
+                        record(spec, future.result())
+                    elif failure is None:
+                        failure = error
+    except BaseException:
+        _cancel(in_flight)
+        raise
 
 
 def _cancel(futures: Iterable[Future]) -> None:
