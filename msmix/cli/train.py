@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from msmix.cli.common import UsageError
@@ -68,18 +70,37 @@ def handle(args: argparse.Namespace) -> int:
     if finished:
         print(f"note: {results_path(args.out)} already has a row of this configuration; training it again "
               "from scratch (summaries use the latest row; --resume would reuse it)", file=sys.stderr)
-    elif args.out:
-        _say_where_the_run_starts(spec, args.out, args.resume, data.spec)
-    set_threads(chosen_threads(args))
-    row = complete_row(run(spec, out_dir=args.out, resume=args.resume, progress=not args.quiet, data=data), spec)
-    if finished_no_epoch(row):
-        print(NO_EPOCH_MESSAGE, file=sys.stderr)
-        return 130
-    _print_row(row, data.synthetic)
-    if args.out:
-        append_row(results_path(args.out), row)
-        print(f"row appended to {results_path(args.out)}; checkpoints in {row.get('run_dir') or args.out}")
+    with _claimed(spec, args.out):  # held until the row is in the table, as a sweep holds it
+        if args.out and not finished:
+            _say_where_the_run_starts(spec, args.out, args.resume, data.spec)
+        set_threads(chosen_threads(args))
+        row = complete_row(run(spec, out_dir=args.out, resume=args.resume, progress=not args.quiet, data=data), spec)
+        if finished_no_epoch(row):
+            print(NO_EPOCH_MESSAGE, file=sys.stderr)
+            return 130
+        _print_row(row, data.synthetic)
+        if args.out:
+            append_row(results_path(args.out), row)
+            print(f"row appended to {results_path(args.out)}; checkpoints in {row.get('run_dir') or args.out}")
     return 0
+
+
+@contextmanager
+def _claimed(spec: Any, out: str | None) -> Iterator[None]:
+    """Hold the run's claim in ``out`` (as a sweep does) while it trains, so that two processes
+    never train one run into one folder; refuse where another process holds it."""
+    if not out:
+        yield
+        return
+    from msmix.experiment.claims import holder, try_claim
+
+    claim = try_claim(out, spec.config_hash())
+    if claim is None:
+        pid = holder(out, spec.config_hash())
+        raise UsageError(f"another process{f' (pid {pid})' if pid else ''} is training this configuration in {out} "
+                         "now; wait for it to finish, or give another --out")
+    with claim:
+        yield
 
 
 def _say_where_the_run_starts(spec: Any, out: str, resume: bool, data_spec: Any) -> None:

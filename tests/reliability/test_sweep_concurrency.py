@@ -230,3 +230,19 @@ def _kill_after_calls(process: subprocess.Popen, out: Path, calls: int) -> None:
     while sum(_calls(out).values()) < calls and time.monotonic() < deadline:
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
+
+
+def test_msmix_train_refuses_a_run_another_process_is_training(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from msmix.train import RunSpec
+
+    spec = RunSpec(data="toy", backbone="lmf", mixer="none", train={"max_epochs": 1})
+    argv = ["train", "--data", "toy", "--backbone", "lmf", "--mixer", "none", "--epochs", "1", "--quiet", "--out", str(tmp_path)]
+    with try_claim(tmp_path, spec.config_hash()) as held:
+        assert held is not None
+        assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"is training this configuration in {tmp_path} now" in err
+    assert not (tmp_path / "results.csv").exists()
+    assert main(argv) == 0  # released: the run trains
+    assert len(read_results(tmp_path / "results.csv")) == 1
