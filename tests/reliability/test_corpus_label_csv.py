@@ -84,7 +84,7 @@ CASES: list[Case] = [
         line(", key 'mode'", "1 row(s) with an unknown fold (expected train, valid, dev or test, found 'holdout' on line 5)"),
     ),
     Case(
-        "empty file",
+        "label.csv empty file",
         features(""),
         line("", "the file is empty (expected a header line (id,text,label,mode or video_id,clip_id,text,label,...,mode) "
              "and one row per clip, found no lines)"),
@@ -135,7 +135,7 @@ CASES: list[Case] = [
         line("", "a NUL byte in the text (expected a text file, found NUL on line 2)"),
     ),
     Case(
-        "a directory",
+        "label.csv a directory",
         lambda folder: ["features", str(folder), "--out", str(folder / "features.pkl"), "--quiet"],
         "msmix features: error: file {dir}: cannot read the CSV \\(expected an MMSA label\\.csv, found a directory\\)",
     ),

@@ -343,7 +343,7 @@ CASES: list[Case] = [
         line("inspect", "", UNREADABLE + "UnpicklingError: the pickle reads ") + r"[\d,]+ bytes where [\d,]+ remain in the file\)",
     ),
     Case(
-        "empty file",
+        "pickle empty file",
         inspect_bytes(lambda: b""),
         line("inspect", "", UNREADABLE + "EOFError: the file ends before the pickle does)"),
     ),
@@ -354,7 +354,7 @@ CASES: list[Case] = [
              "(expected only NumPy arrays, dtypes and scalars, torch tensors, lists, dicts, str and numbers, found global d,text,label,mode.)"),
     ),
     Case(
-        "a directory",
+        "pickle a directory",
         lambda folder: ["inspect", str(folder)],
         "msmix inspect: error: file {dir}: cannot read the file \\(expected an existing file, found a directory\\)",
     ),

@@ -299,7 +299,7 @@ def test_a_run_killed_then_resumed_ends_as_one_never_killed(
 ) -> None:
     out = tmp_path / "out"
     killed(moment, epoch, out, tmp_path)
-    (run_folder,) = [p for p in out.iterdir() if p.is_dir()]
+    (run_folder,) = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]  # not .claims
     leftovers = list(run_folder.glob(".*.tmp"))
     assert bool(leftovers) == moment.startswith("writing"), "a kill mid-write leaves its temporary file"
     assert main([*TRAIN, "--epochs", "3", "--out", str(out), "--resume"]) == 0
@@ -319,7 +319,7 @@ def test_more_epochs_after_a_kill_continue_the_killed_run(tmp_path: Path, monkey
     monkeypatch.setattr(msmix.train.trainer.Trainer, "_save_epoch", save_then_stop)
     assert main([*TRAIN, "--epochs", "2", "--out", str(out)]) == 130
     monkeypatch.undo()
-    (killed_folder,) = [p for p in out.iterdir() if p.is_dir()]
+    (killed_folder,) = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]  # not .claims
     capsys.readouterr()
     assert main([*TRAIN, "--epochs", "3", "--out", str(out), "--resume"]) == 0
     err = capsys.readouterr().err
