@@ -78,11 +78,13 @@ def _is_user_error(err: Exception) -> bool:
     from msmix.experiment import SettingError
     from msmix.experiment.checks import SpecError
     from msmix.experiment.grid import SweepConfigError
+    from msmix.experiment.ray_executor import RayExecutorError
     from msmix.experiment.results import ResultsError
     from msmix.models.text_encoder import TextEncoderError
     from msmix.train.errors import USER_ERRORS
 
-    return isinstance(err, (DataError, SettingError, SpecError, SweepConfigError, TextEncoderError, ResultsError, *USER_ERRORS))
+    return isinstance(err, (DataError, SettingError, SpecError, SweepConfigError, TextEncoderError, ResultsError,
+                            RayExecutorError, *USER_ERRORS))
 
 
 def build_parser() -> argparse.ArgumentParser:

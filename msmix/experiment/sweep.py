@@ -10,10 +10,15 @@ Two sweeps may share one output folder: a sweep trains a run only while it holds
 is training is passed over, then waited for at the end: finished there, it is not trained again;
 left unfinished (that sweep was killed), this sweep resumes it. Which runs it waited for is said
 on stderr.
+
+Runs train in this process, in a pool of local worker processes, or as tasks on a Ray cluster
+(``msmix.experiment.ray_executor``); whichever trains them, this process claims them and writes
+their rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
@@ -47,6 +52,11 @@ from msmix.train.threads import idle_threads
 Runner = Callable[..., dict[str, Any]]
 """Trains one RunSpec: ``runner(spec, out_dir=..., resume=..., progress=...) -> results row``."""
 
+Submit = Callable[[RunSpec], Future]
+"""Starts one run elsewhere (a pool worker, a Ray task); the Future holds its results row."""
+
+EXECUTORS = ("local", "ray")
+
 
 def run_sweep(
     specs: Iterable[RunSpec],
@@ -56,6 +66,8 @@ def run_sweep(
     dry_run: bool = False,
     runner: Runner | None = None,
     threads: int | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> pd.DataFrame:
     """Run every spec whose config hash has no row in ``out_dir/results.csv`` yet.
 
@@ -71,6 +83,13 @@ def run_sweep(
         threads: torch threads of each worker process (``jobs > 1``); None shares out the cores
             idle at the start (``msmix.train.threads.idle_threads``). One job runs in this process
             with its current setting.
+        executor: ``"local"`` (this machine) or ``"ray"``: each run is a task on a Ray cluster
+            (``msmix.experiment.ray_executor``), ``jobs`` of them at once, each with one GPU when
+            the run trains on CUDA, else ``threads`` CPUs (default 1). The workers must see
+            ``out_dir`` at the same path (a shared file system); this process still claims the
+            runs and writes every row.
+        ray_address: the cluster to join (``ray.init(address=...)``); None joins the Ray session
+            open in this process, else starts a local instance.
 
     Returns:
         The rows of these specs from the results table, in the order of ``specs``.
@@ -81,6 +100,8 @@ def run_sweep(
         raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
     if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
         raise ValueError(f"threads must be None or an integer >= 1, got {threads!r}")
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     if dry_run:
         return plan_sweep(specs, out_dir)
     path = results_path(out_dir)
@@ -97,7 +118,9 @@ def run_sweep(
 
         claims = _Claims(out_dir, path, on_done_elsewhere=lambda spec: bar.step(f"{_label(spec)} (another sweep)"))
         while todo:
-            if jobs == 1:
+            if executor == "ray":
+                _run_on_ray(todo, str(out_dir), jobs, threads or 1, ray_address, runner, record, claims)
+            elif jobs == 1:
                 _run_in_turn(todo, str(out_dir), runner, record, claims, progress)
             else:
                 _run_in_pool(todo, str(out_dir), jobs, threads or idle_threads(jobs), runner, record, claims)
@@ -261,11 +284,47 @@ def _run_in_pool(
     run as it is handed to a worker; the first failure stops new runs and is raised once the runs
     in flight have finished and been recorded. Claims are released only once the workers are done."""
     jobs = min(jobs, len(specs))
+    _drive_claimed(specs, jobs, _local_pool(jobs, threads, runner, out_dir), record, claims)
+
+
+@contextlib.contextmanager
+def _local_pool(jobs: int, threads: int, runner: Runner, out_dir: str) -> Iterator[Submit]:
+    """Worker processes on this machine; leaving waits for the runs they are training."""
+    with ProcessPoolExecutor(jobs, mp_context=_pool_context(), initializer=_init_worker, initargs=(threads, os.getpid())) as pool:
+        yield lambda spec: pool.submit(_work, runner, spec, out_dir)
+
+
+def _run_on_ray(
+    specs: list[RunSpec],
+    out_dir: str,
+    jobs: int,
+    threads: int,
+    address: str | None,
+    runner: Runner,
+    record: Callable[[RunSpec, dict[str, Any]], None],
+    claims: _Claims,
+) -> None:
+    """Train ``specs`` as Ray tasks, ``jobs`` at a time, claimed and recorded here as in a pool."""
+    from msmix.experiment.ray_executor import ray_pool
+
+    _drive_claimed(specs, min(jobs, len(specs)), ray_pool(address, threads, runner, out_dir), record, claims)
+
+
+def _drive_claimed(
+    specs: list[RunSpec],
+    jobs: int,
+    pool: contextlib.AbstractContextManager[Submit],
+    record: Callable[[RunSpec, dict[str, Any]], None],
+    claims: _Claims,
+) -> None:
+    """Keep ``jobs`` claimed runs in ``pool`` until all ran; raise the first failure once the
+    runs in flight have finished and been recorded. Claims of runs still in flight (an
+    interrupt) are released only once the pool is left, i.e. its workers are done."""
     queue = claims.claimed(specs)
     in_flight: dict[Future, tuple[RunSpec, Claim]] = {}
     try:
-        with ProcessPoolExecutor(jobs, mp_context=_pool_context(), initializer=_init_worker, initargs=(threads, os.getpid())) as pool:
-            failure = _drive_pool(pool, queue, in_flight, jobs, out_dir, runner, record)
+        with pool as submit:
+            failure = _drive_pool(submit, queue, in_flight, jobs, record)
     finally:
         for _, claim in in_flight.values():
             claim.release()
@@ -275,12 +334,10 @@ def _run_in_pool(
 
 
 def _drive_pool(
-    pool: ProcessPoolExecutor,
+    submit: Submit,
     queue: Iterator[tuple[RunSpec, Claim]],
     in_flight: dict[Future, tuple[RunSpec, Claim]],
     jobs: int,
-    out_dir: str,
-    runner: Runner,
     record: Callable[[RunSpec, dict[str, Any]], None],
 ) -> BaseException | None:
     """Keep ``jobs`` claimed runs in the pool until the queue is empty; returns the first failure."""
@@ -288,7 +345,7 @@ def _drive_pool(
     try:
         while True:
             while failure is None and len(in_flight) < jobs and (item := next(queue, None)) is not None:
-                in_flight[pool.submit(_work, runner, item[0], out_dir)] = item
+                in_flight[submit(item[0])] = item
             if not in_flight:
                 return failure
             finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
