@@ -18,7 +18,8 @@ A config names the data sets, backbones, mixers and seeds, and optional setting 
 A list value is swept (one run per value); to pass a list as a single value, wrap it:
 ``dims = [[64, 32]]``. ``[train] train_fraction = [0.1, 0.25, 0.5, 1.0]`` trains on seeded,
 stratified shares of the train split; its 1.0 runs leave the setting out (1.0 is the default), so
-they keep the config hash, and the finished runs, of a sweep without it. A ``[mixer]`` or
+they keep the config hash, and the finished runs, of a sweep without it; so do the runs of
+``precision = ["fp32", "bf16"]`` at ``"fp32"``. A ``[mixer]`` or
 ``[model]`` key that is not the name of a mixer or backbone of this sweep applies to every one of
 them, so settings that only some mixers accept belong in their own table. JSON configs have the
 same shape; dotted keys (``"mixer.msmix.threshold"``) are accepted there too.
@@ -120,6 +121,7 @@ def _expand(config: dict[str, Any]) -> list[RunSpec]:
         }
         for settings in _combinations(choices):
             _leave_out_whole_split(settings["train"])
+            _leave_out_fp32(settings["train"])
             for seed in seeds:
                 specs.append(_spec(data=data, backbone=backbone, mixer=mixer, seed=seed, **settings))
     _check_distinct(specs)
@@ -168,6 +170,12 @@ def _leave_out_whole_split(train: dict[str, Any]) -> None:
     value = train.get("train_fraction")
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value == 1:
         del train["train_fraction"]
+
+
+def _leave_out_fp32(train: dict[str, Any]) -> None:
+    """Drop ``precision`` ``"fp32"`` (the default): such a run keeps the config hash of a sweep without it."""
+    if train.get("precision") == "fp32":
+        del train["precision"]
 
 
 def _nest_dotted_keys(config: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from msmix.mixing.objective import ObjectiveConfig
 from msmix.settings import check_known, known_settings, settings_from
+from msmix.train.precision import PRECISIONS
 from msmix.train.run_spec import MAX_SEED
 
 OPTIMIZERS = ("adam", "adamw")
@@ -34,6 +35,8 @@ class TrainConfig:
     trains on a seeded, stratified share of the train split (validation and test unchanged); the
     share is drawn where runs are assembled (``msmix.train.assemble``, with
     ``msmix.data.subset.train_subset``), so a Trainer built by hand trains on the data it is given.
+    ``precision`` ``"bf16"`` runs forward passes and losses under bfloat16 autocast, weights and
+    optimiser staying float32 (``msmix.train.precision``); ``"fp32"`` keeps every result as it was.
     """
 
     max_epochs: int = 30
@@ -53,6 +56,7 @@ class TrainConfig:
     train_fraction: float = 1.0
     device: str = "auto"
     compile: bool = False
+    precision: str = "fp32"
     plateau_factor: float = 0.5
     plateau_patience: int = 5
     min_lr: float = 0.0
@@ -82,6 +86,7 @@ class TrainConfig:
         _require("scheduler", self.scheduler in SCHEDULERS, f"one of {SCHEDULERS}", self)
         _require("device", self.device in DEVICES, f"one of {DEVICES}", self)
         _require("compile", isinstance(self.compile, bool), "True or False", self)
+        _require("precision", self.precision in PRECISIONS, f"one of {PRECISIONS}", self)
         _require("reuse_cpu_memory", isinstance(self.reuse_cpu_memory, bool), "True or False", self)
 
     @property

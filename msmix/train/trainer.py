@@ -4,7 +4,8 @@ The step is built for speed without changing any model: batches are cut by index
 tensors already on the device, originals and mixed samples go through ``fuse`` as one batch, Adam
 runs fused, gradients are freed rather than zeroed, and losses are summed on the device and read
 once per epoch (no per-step host sync). Evaluation runs under ``torch.inference_mode`` in large
-batches. ``compile=True`` compiles ``encode`` and ``fuse`` with ``torch.compile``. After each
+batches. ``compile=True`` compiles ``encode`` and ``fuse`` with ``torch.compile``; ``precision="bf16"``
+runs forward passes and losses under bfloat16 autocast (``msmix.train.precision``). After each
 epoch a mixer with intensity predictors (MS-Mix) is probed (``msmix.train.intensity_probe``) and
 the numbers join the epoch's record, so a collapse of its predictors shows in the history.
 Each batch's loss is kept on the device and checked once the epoch is over: a NaN or infinite
@@ -41,6 +42,7 @@ from msmix.train.checkpoint import BEST, LAST
 from msmix.train.checkpoint_checks import check_weights_fit
 from msmix.train.config import TrainConfig
 from msmix.train.errors import CheckpointError, DeviceError, NonFiniteLossError
+from msmix.train.precision import autocast, check_precision_supported
 from msmix.train.early_stopping import EarlyStopping
 from msmix.train.history import EpochRecord, FitResult, history_frame
 from msmix.train.output import check_free_space
@@ -94,6 +96,7 @@ class Trainer:
     ) -> None:
         self.config = config
         self.device = resolve_device(config.device)
+        check_precision_supported(config.precision, self.device)
         if config.reuse_cpu_memory and self.device.type == "cpu":
             reuse_freed_memory()
         self.model = model.to(self.device)
@@ -258,9 +261,10 @@ class Trainer:
                 group_size = min(cfg.grad_accum, n_batches - group_start)
                 if i == group_start:
                     self.optimizer.zero_grad(set_to_none=True)
-                parts = training_loss(
-                    self.model, self.mixer, batch, cfg.objective, self.state.generators["mix"], self._encode, self._fuse
-                )
+                with autocast(cfg.precision, self.device):
+                    parts = training_loss(
+                        self.model, self.mixer, batch, cfg.objective, self.state.generators["mix"], self._encode, self._fuse
+                    )
                 (parts.total / group_size).backward()
                 if i + 1 == group_start + group_size:
                     clip_gradients(self._params, cfg)
@@ -304,7 +308,8 @@ class Trainer:
 
     def _predict(self, source: Split | Batch) -> Tensor:
         """Predictions (N,) on the training device, in eval mode, without autograd."""
-        return predict(self.model, source, self.config.eval_batch_size, self._encode, self._fuse)
+        with autocast(self.config.precision, self.device):
+            return predict(self.model, source, self.config.eval_batch_size, self._encode, self._fuse)
 
     def _metrics(self, pred: Tensor, labels: Tensor) -> dict[str, float]:
         return regression_metrics(pred.cpu(), labels.cpu(), self.data.spec.metrics_kind)
