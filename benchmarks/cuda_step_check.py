@@ -29,7 +29,7 @@ import torch
 import msmix.data
 import msmix.mixing
 import msmix.models
-from msmix.train import RunSpec, assemble, resolve
+from msmix.train import RunSpec, Trainer, assemble, resolve
 
 
 def watched(work, cuda: bool) -> tuple[object, Counter[str], float]:
@@ -59,10 +59,17 @@ def watched(work, cuda: bool) -> tuple[object, Counter[str], float]:
     return result, syncs, time.perf_counter() - started
 
 
-def epoch(backbone: str, mixer: str, data: msmix.data.Dataset, device: str) -> dict:
+def warmed_trainer(backbone: str, mixer: str, data: msmix.data.Dataset, device: str) -> Trainer:
+    """A trainer of the backbone's recipe on ``device`` that has trained one epoch (kernels chosen,
+    allocator and cuDNN plans warm), ready for a watched ``_train_epoch(2)``."""
     spec = RunSpec(data="toy", backbone=backbone, mixer=mixer, seed=1111, train={"device": device, "max_epochs": 2})
     trainer = assemble(resolve(spec, data.spec), data, progress=False)
-    trainer._train_epoch(1)  # warm-up: kernels, allocator, cuDNN plans
+    trainer._train_epoch(1)
+    return trainer
+
+
+def epoch(backbone: str, mixer: str, data: msmix.data.Dataset, device: str) -> dict:
+    trainer = warmed_trainer(backbone, mixer, data, device)
     cuda = device == "cuda"
     sums, syncs, seconds = watched(lambda: trainer._train_epoch(2), cuda)
     finite = bool(torch.isfinite(sums).all()) if sums is not None else False

@@ -67,11 +67,13 @@ def write_random_bert(path: Path) -> None:
     (path / "vocab.txt").write_text("\n".join(words) + "\n")
 
 
-def mmsa_epoch_seconds(mmsa_python: str, data: Path, model: str, epochs: int, threads: int, bert: Path | None) -> dict:
+def mmsa_epoch_seconds(
+    mmsa_python: str, data: Path, model: str, epochs: int, threads: int, bert: Path | None, device: str = "cpu"
+) -> dict:
     extra = ["--bert", str(bert)] if bert is not None and model == "misa" else []
     out = subprocess.run(
         [mmsa_python, str(HERE / "mmsa_epoch.py"), "--data", str(data), "--model", model,
-         "--epochs", str(epochs), "--threads", str(threads), *extra],
+         "--epochs", str(epochs), "--threads", str(threads), "--device", device, *extra],
         check=True, capture_output=True, text=True,
     ).stdout
     rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]

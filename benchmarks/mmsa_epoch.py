@@ -27,8 +27,8 @@ Run:
     /path/to/mmsa-venv/bin/python benchmarks/mmsa_epoch.py --data /tmp/mosi_quarter.pkl \\
         --model tfn lmf --epochs 5 --threads 2
 
-How it times: MMSA's CLI needs a GPU, so the script builds ``args`` the way ``MMSA.run`` does
-(``get_config_regression(model, "mosi")`` plus the run-time keys), on CPU, then calls
+How it times: the script builds ``args`` the way ``MMSA.run`` does (``get_config_regression(model,
+"mosi")`` plus the run-time keys), on the CPU or on ``--device cuda``, then calls
 ``MMDataLoader`` and ``ATIO().getTrain(args).do_train`` unchanged. Each epoch of ``do_train``
 (train pass with its metrics, validation pass, checkpoint save when validation improves) ends
 with the validation ``do_test`` call, which is wrapped to record the time and to stop training
@@ -153,7 +153,7 @@ def time_mmsa_epochs(model_name: str, data: Path, opts: argparse.Namespace) -> d
             feature_T="",
             feature_A="",
             feature_V="",
-            device=torch.device("cpu"),
+            device=torch.device(opts.device),
             train_mode="regression",
             cur_seed=1,
             model_save_path=Path(tmp) / f"{model_name}-mosi.pth",
@@ -209,7 +209,7 @@ def time_mmsa_epochs(model_name: str, data: Path, opts: argparse.Namespace) -> d
         "num_workers": opts.num_workers,
         "samples": {split: len(loader.dataset) for split, loader in loaders.items()},
         "torch": torch.__version__,
-        "device": "cpu",
+        "device": opts.device,
     }
 
 
@@ -244,6 +244,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=5, help="epochs to time, the first one excluded from the median")
     p.add_argument("--batch-size", type=int, default=None, help="default: the published MOSI config's")
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch intra-op threads")
+    p.add_argument("--device", default="cpu", help="where MMSA trains: cpu (default) or cuda")
     p.add_argument("--num-workers", type=int, default=0, help="DataLoader workers (MMSA_run's default is 4)")
     p.add_argument("--seed", type=int, default=1111)
     p.add_argument("--profile", type=int, default=0, metavar="TOP", help="profile one extra epoch, print TOP ops to stderr")

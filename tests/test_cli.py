@@ -209,6 +209,25 @@ def test_mistakes_print_one_line_and_exit_2(argv: list[str], expected: str, caps
     _one_line_error(capsys, argv, expected)
 
 
+def test_debug_shows_the_traceback_of_a_mistake(tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = str(tmp_path / "missing.csv")
+    monkeypatch.delenv("MSMIX_DEBUG", raising=False)
+    _one_line_error(capsys, ["summary", missing], "does not exist")
+    with pytest.raises(FileNotFoundError, match="missing.csv does not exist"):
+        main(["--debug", "summary", missing])
+    monkeypatch.setenv("MSMIX_DEBUG", "1")
+    with pytest.raises(FileNotFoundError, match="missing.csv does not exist"):
+        main(["summary", missing])
+    monkeypatch.setenv("MSMIX_DEBUG", "0")
+    _one_line_error(capsys, ["summary", missing], "does not exist")
+
+
+def test_the_help_says_how_to_see_a_traceback(capsys: pytest.CaptureFixture) -> None:
+    assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "--debug" in out and "MSMIX_DEBUG=1" in out and "status 2" in out
+
+
 def test_train_fraction_lands_in_the_spec_and_the_row(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from msmix.cli import build_parser
     from msmix.cli.train import _spec_from_args

@@ -79,8 +79,11 @@ def predict(args: argparse.Namespace) -> int:
         "label": split.labels.cpu().numpy(),
     })
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        scores.to_csv(args.out, index=False)
+        try:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            scores.to_csv(args.out, index=False)
+        except OSError as err:
+            raise UsageError(f"cannot write the scores to {args.out}: {err.strerror or err}") from None
         print(f"{len(scores)} scores of the {args.split} split of {_data_label(data)} written to {args.out}")
     else:
         scores.to_csv(sys.stdout, index=False)

@@ -11,6 +11,9 @@ from msmix.cli.common import UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
+MAX_DIGITS = 12
+"""The most decimals ``--digits`` shows: beyond it a float's digits are noise."""
+
 
 def add(commands: Any) -> None:
     """Register ``msmix summary`` on the subcommand parser."""
@@ -26,7 +29,7 @@ def add(commands: Any) -> None:
     p.add_argument("--metric", action="append", metavar="NAME", help="only these metrics (repeatable; default: all)")
     p.add_argument("--ddof", type=int, choices=[0, 1], default=1, help="1: sample std (default); 0: population std as MMSA")
     p.add_argument("--wilcoxon", action="store_true", help="add the signed-rank test's p (it needs 6+ seeds to reach 0.05)")
-    p.add_argument("--digits", type=int, default=4, help="decimals shown (default: 4)")
+    p.add_argument("--digits", type=int, default=4, help=f"decimals shown, 0 to {MAX_DIGITS} (default: 4)")
     p.set_defaults(handler=handle)
 
 
@@ -34,13 +37,16 @@ def handle(args: argparse.Namespace) -> int:
     """Run ``msmix summary``; returns the exit status."""
     from msmix.experiment import format_summary, paired_comparison, read_results, summarize
 
+    if not 0 <= args.digits <= MAX_DIGITS:
+        raise UsageError(f"--digits must be a whole number from 0 to {MAX_DIGITS}, got {args.digits}")
     table = read_results(args.results)
     if table.empty:
-        raise UsageError(f"{args.results} holds no rows")
+        what = "only a header" if len(table.columns) else "the file is empty"
+        raise UsageError(f"results table {args.results} holds no rows: {what}")
     try:
         summary = summarize(table, metrics=args.metric, percent=args.percent, ddof=args.ddof)
     except ValueError as err:
-        raise UsageError(str(err)) from None
+        raise UsageError(f"results table {args.results}: {err}") from None
     std = "population" if args.ddof == 0 else "sample"
     print(f"mean ± {std} std over seeds{' (x100)' if args.percent else ''}:")
     print(format_summary(summary, digits=args.digits).to_string(index=False))
@@ -52,7 +58,7 @@ def handle(args: argparse.Namespace) -> int:
     try:
         paired = paired_comparison(table, baseline=args.baseline, metric=args.metric, percent=args.percent, wilcoxon=args.wilcoxon)
     except ValueError as err:
-        raise UsageError(str(err)) from None
+        raise UsageError(f"results table {args.results}: {err}") from None
     print(f"\neach mixer minus {args.baseline!r} on the same seeds (MAE: lower is better):")
     print(_format_paired(paired, args.digits).to_string(index=False))
     if (paired["n"] < 2).any():

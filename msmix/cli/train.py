@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from msmix.cli.common import UsageError
@@ -45,10 +47,16 @@ def handle(args: argparse.Namespace) -> int:
     from msmix.experiment import append_row, complete_row, finished_hashes, read_results, results_path
     from msmix.experiment.checks import check_names, check_specs, load_spec_data
     from msmix.train import NO_EPOCH_MESSAGE, finished_no_epoch, run
+    from msmix.train.output import check_output_folder
+    from msmix.train.trainer import resolve_device
 
     spec = _spec_from_args(args)
     if args.resume and not args.out:
         raise UsageError("--resume needs --out DIR, the folder of the run to continue")
+    if args.out:
+        check_output_folder(args.out)
+    if spec.train.get("device") == "cuda":
+        resolve_device("cuda")  # refuses it where there is none, before anything is loaded
     check_names([spec.backbone], [spec.mixer])
     data = load_spec_data(spec)
     check_specs([spec], data)
@@ -62,21 +70,71 @@ def handle(args: argparse.Namespace) -> int:
     if finished:
         print(f"note: {results_path(args.out)} already has a row of this configuration; training it again "
               "from scratch (summaries use the latest row; --resume would reuse it)", file=sys.stderr)
-    set_threads(chosen_threads(args))
-    row = complete_row(run(spec, out_dir=args.out, resume=args.resume, progress=not args.quiet, data=data), spec)
-    if finished_no_epoch(row):
-        print(NO_EPOCH_MESSAGE, file=sys.stderr)
-        return 130
-    _print_row(row, data.synthetic)
-    if args.out:
-        append_row(results_path(args.out), row)
-        print(f"row appended to {results_path(args.out)}; checkpoints in {row.get('run_dir') or args.out}")
+    with _claimed(spec, args.out):  # held until the row is in the table, as a sweep holds it
+        if args.out and not finished:
+            _say_where_the_run_starts(spec, args.out, args.resume, data.spec)
+        set_threads(chosen_threads(args))
+        row = complete_row(run(spec, out_dir=args.out, resume=args.resume, progress=not args.quiet, data=data), spec)
+        if finished_no_epoch(row):
+            print(NO_EPOCH_MESSAGE, file=sys.stderr)
+            return 130
+        _print_row(row, data.synthetic)
+        if args.out:
+            append_row(results_path(args.out), row)
+            print(f"row appended to {results_path(args.out)}; checkpoints in {row.get('run_dir') or args.out}")
     return 0
+
+
+@contextmanager
+def _claimed(spec: Any, out: str | None) -> Iterator[None]:
+    """Hold the run's claim in ``out`` (as a sweep does) while it trains, so that two processes
+    never train one run into one folder; refuse where another process holds it."""
+    if not out:
+        yield
+        return
+    from msmix.experiment.claims import holder, try_claim
+
+    claim = try_claim(out, spec.config_hash())
+    if claim is None:
+        pid = holder(out, spec.config_hash())
+        raise UsageError(f"another process{f' (pid {pid})' if pid else ''} is training this configuration in {out} "
+                         "now; wait for it to finish, or give another --out")
+    with claim:
+        yield
+
+
+def _say_where_the_run_starts(spec: Any, out: str, resume: bool, data_spec: Any) -> None:
+    """With --resume: continue this configuration's run, or an unfinished one it may continue (moved
+    to its folder), or say that there is none; without: say when an unfinished run is started over."""
+    from msmix.train.checkpoint import LAST
+    from msmix.train.continuation import adopt, find_continuation, has_checkpoint
+    from msmix.train.run import RESULT_FILE, run_dir_of
+
+    folder = run_dir_of(spec, out)
+    unfinished = (folder / LAST).is_file() and not (folder / RESULT_FILE).is_file()
+    if not resume:
+        if unfinished:
+            print(f"note: {folder} holds an unfinished run of this configuration; training it again from the "
+                  "start (--resume would continue it)", file=sys.stderr)
+        return
+    if has_checkpoint(spec, out):
+        return
+    continuation = find_continuation(spec, out, data_spec)
+    if continuation is None:
+        print(f"note: {out} holds no unfinished run of this configuration; training it from the start", file=sys.stderr)
+        return
+    moved = adopt(continuation, spec, out)
+    print(f"note: continuing the unfinished run {continuation.folder.name} with {continuation.describe()}; "
+          f"its folder is now {moved}", file=sys.stderr)
 
 
 def _spec_from_args(args: argparse.Namespace) -> Any:
     from msmix.experiment.settings import overrides_from
     from msmix.train import RunSpec
+    from msmix.train.run_spec import MAX_SEED
+
+    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
+        raise UsageError(f"--seed must be an integer in [0, {MAX_SEED}], got {args.seed}")
 
     groups = overrides_from(args.settings)
     if "seed" in groups["train"]:

@@ -1,4 +1,4 @@
-"""Unpickle MMSA feature files without running code from them.
+"""Unpickle MMSA feature files without running code from them, and within the file's size.
 
 A pickle can name any importable callable and call it while loading (``os.system`` included).
 MMSA files only need NumPy arrays, dtypes and scalars inside plain containers, so
@@ -6,6 +6,12 @@ MMSA files only need NumPy arrays, dtypes and scalars inside plain containers, s
 (``numpy._core``) module paths alike, and refuses every other one with a ``DataError``.
 MMSA-FET can also write torch tensors (``return_type="pt"``); their storages are read back with
 torch's own allow-list loader (``torch.load(weights_only=True)``).
+
+Even allowed constructors can be told to allocate a terabyte from a few bytes
+(``bytearray(10**12)``, an array of shape ``(10**12,)``, a stride-0 tensor): every declared size
+is checked against the file's size before anything is allocated (see ``msmix.data.pickle_limits``,
+``pickle_numpy`` and ``pickle_torch``), and NumPy is never handed array data that do not fill the
+declared shape.
 """
 
 from __future__ import annotations
@@ -13,20 +19,18 @@ from __future__ import annotations
 import _codecs
 import builtins
 import collections
-import importlib
 import io
+import operator
 import pickle
+import struct
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable
 
 import numpy as np
-import torch
-from torch._utils import _rebuild_tensor_v2
 
+from msmix.data import pickle_numpy, pickle_torch
 from msmix.data.errors import DataError
-
-# The module NumPy's pickling helpers live in on the installed NumPy.
-_NUMPY_CORE = "numpy._core" if int(np.__version__.split(".")[0]) >= 2 else "numpy.core"
+from msmix.data.pickle_limits import BoundedUnpickler, SizeBudget
 
 # (submodule of numpy.core / numpy._core, name) pairs that array and scalar pickles reference.
 _NUMPY_CORE_GLOBALS = frozenset(
@@ -38,11 +42,13 @@ _NUMPY_CORE_GLOBALS = frozenset(
         ("numeric", "_frombuffer"),  # protocol 5 arrays
     }
 )
-_NUMPY_TOP_GLOBALS = frozenset({"ndarray", "dtype"})
 
 _BUILTIN_NAMES = frozenset(
     {"list", "dict", "tuple", "set", "frozenset", "bytes", "bytearray", "str", "int", "float", "complex", "bool"}
 )
+_TEXT_SOURCES = (str, bytes, bytearray, int, float, complex, np.generic)
+"""What ``str(...)`` may turn into text in a pickle; the text of a container can be exponentially
+larger than its pickle (a list of references to a list of references ...)."""
 
 
 def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
@@ -52,48 +58,78 @@ def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
     return _codecs.encode(text, encoding)
 
 
-def _load_storage_from_bytes(data: bytes) -> Any:
-    """What ``torch.storage._load_from_bytes`` does, through torch's restricted unpickler."""
-    return torch.load(io.BytesIO(data), weights_only=True)
+def _sized(kind: type, budget: SizeBudget) -> Callable[..., Any]:
+    """``bytes`` or ``bytearray``: ``kind(n)`` allocates n zero bytes, so n is claimed first."""
+
+    def make(*args: Any) -> Any:
+        if args and not isinstance(args[0], (str, bytes, bytearray, memoryview, list, tuple)):
+            try:
+                count = operator.index(args[0])
+            except TypeError:
+                count = None
+            if count is not None and count > 0:
+                budget.claim(count, f"{kind.__name__}({count})")
+        return kind(*args)
+
+    return make
 
 
-def _resolve(module: str, name: str) -> Any | None:
-    """The object an allowed global names, or None when the global is not allowed."""
-    if module in ("numpy.core", "numpy._core") or module.startswith(("numpy.core.", "numpy._core.")):
-        sub = module.split(".", 2)[2] if module.count(".") >= 2 else ""
-        if (sub, name) in _NUMPY_CORE_GLOBALS:
-            return getattr(importlib.import_module(f"{_NUMPY_CORE}.{sub}"), name)
-        return None
-    if module == "numpy" and name in _NUMPY_TOP_GLOBALS:
-        return getattr(np, name)
-    if module in ("builtins", "__builtin__") and name in _BUILTIN_NAMES:
-        return getattr(builtins, name)
-    if module == "collections" and name == "OrderedDict":
-        return collections.OrderedDict
-    if module in ("_codecs", "codecs") and name == "encode":
-        return _latin1_encode
-    if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
-        return _rebuild_tensor_v2
-    if (module, name) == ("torch.storage", "_load_from_bytes"):
-        return _load_storage_from_bytes
-    return None
+def _text(*args: Any) -> str:
+    """``str(...)`` of text, bytes or a number only."""
+    if args and not isinstance(args[0], _TEXT_SOURCES):
+        raise pickle.UnpicklingError(f"refused str() of a {type(args[0]).__name__}")
+    return str(*args)
 
 
-class SafeUnpickler(pickle.Unpickler):
-    """An unpickler that resolves only the globals NumPy-array pickles need.
+def _allowed_globals(budget: SizeBudget) -> dict[tuple[str, str], Any]:
+    """Every global an MMSA pickle may name, keyed as ``_key`` spells it.
+
+    Constructors that allocate by a declared size are bound to ``budget``.
+    """
+    builtin = {name: getattr(builtins, name) for name in _BUILTIN_NAMES}
+    builtin.update(bytes=_sized(bytes, budget), bytearray=_sized(bytearray, budget), str=_text)
+    numpy_core = {
+        "_reconstruct": pickle_numpy.reconstruct(budget),
+        "scalar": pickle_numpy.scalar(budget),
+        "_frombuffer": pickle_numpy.frombuffer(budget),
+    }
+    return {
+        **{("builtins", name): value for name, value in builtin.items()},
+        **{("numpy.core", f"{sub}.{name}"): numpy_core[name] for sub, name in _NUMPY_CORE_GLOBALS},
+        ("numpy", "ndarray"): pickle_numpy.NdarrayType(budget),
+        ("numpy", "dtype"): pickle_numpy.dtype,
+        ("collections", "OrderedDict"): collections.OrderedDict,
+        ("_codecs", "encode"): _latin1_encode,
+        ("torch._utils", "_rebuild_tensor_v2"): pickle_torch.rebuild_tensor(budget),
+        ("torch.storage", "_load_from_bytes"): pickle_torch.load_storage(budget),
+    }
+
+
+def _key(module: str, name: str) -> tuple[str, str]:
+    """A global's allow-list key: NumPy 1 and 2 core paths alike, Python 2 names as Python 3's."""
+    for core in ("numpy.core", "numpy._core"):
+        if module.startswith(core + "."):
+            return "numpy.core", f"{module[len(core) + 1:]}.{name}"
+    return {"__builtin__": "builtins", "codecs": "_codecs"}.get(module, module), name
+
+
+class SafeUnpickler(BoundedUnpickler):
+    """An unpickler that resolves only the globals NumPy-array pickles need, and makes nothing
+    larger than the file can account for.
 
     Args:
-        file: a binary file object.
+        file: a seekable binary file object.
         path: the file's name, for error messages.
     """
 
     def __init__(self, file: BinaryIO, path: str = "<bytes>") -> None:
-        # latin1 lets NumPy arrays pickled under Python 2 load (their data are 8-bit str).
-        super().__init__(file, encoding="latin1")
+        super().__init__(file)
         self.path = path
+        self.budget = SizeBudget(path, self.file_size)
+        self._allowed = _allowed_globals(self.budget)
 
     def find_class(self, module: str, name: str) -> Any:
-        found = _resolve(module, name)
+        found = self._allowed.get(_key(module, name))
         if found is None:
             raise DataError(
                 "refused to load: the pickle names a global outside the allow-list, which could run code",
@@ -103,16 +139,31 @@ class SafeUnpickler(pickle.Unpickler):
             )
         return found
 
+    def check_build(self, inst: Any, state: Any) -> None:
+        """Only arrays and dtypes have their state set, and only to what NumPy writes for them."""
+        if type(inst) is np.ndarray:
+            pickle_numpy.check_array_state(state, self.budget)
+        elif isinstance(inst, np.dtype):
+            pickle_numpy.check_dtype_state(inst, state)
+        else:
+            super().check_build(inst, state)
+
+
+_UNPICKLING_ERRORS = (
+    pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, LookupError, ArithmeticError,
+    struct.error, RuntimeError, MemoryError, BufferError,
+)
+"""What a malformed pickle makes the unpickler, NumPy or torch raise."""
+
 
 def _unpickle(file: BinaryIO, path: str) -> Any:
     try:
         return SafeUnpickler(file, path).load()
     except DataError:
         raise
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as e:
-        raise DataError(
-            "cannot unpickle", path=path, expected="an MMSA feature pickle", found=f"{type(e).__name__}: {e}"
-        ) from e
+    except _UNPICKLING_ERRORS as e:
+        found = " ".join(f"{type(e).__name__}: {str(e) or 'the file ends before the pickle does'}".split())
+        raise DataError("cannot unpickle", path=path, expected="an MMSA feature pickle", found=found[:300]) from e
 
 
 def safe_load(path: str | Path) -> Any:

@@ -1,9 +1,10 @@
 """Check an unpickled MMSA dict and turn each split into plain NumPy arrays.
 
 Every problem raises a ``DataError`` that names the file, split and key, what was expected and
-what was found: a missing split or key, non-numeric data, a wrong rank, sample counts that differ
-across keys, lengths beyond the padded axis, shapes that differ across splits, labels that are
-not finite or outside the data set's range.
+what was found: a missing split or key, an empty split, non-numeric data, a wrong rank, sequences
+without frames or features, sample counts that differ across keys, ids that are not a list of
+ids, lengths beyond the padded axis, shapes that differ across splits, labels that are not finite,
+beyond float32's range or outside the data set's range.
 """
 
 from __future__ import annotations
@@ -56,29 +57,85 @@ def _shape(a: np.ndarray) -> str:
     return "(" + ", ".join(str(s) for s in a.shape) + ")"
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""Features and labels become float32 tensors: larger magnitudes would turn into infinities."""
+
+
+def _tensor_as_numpy(value: torch.Tensor, where: _Where, key: str) -> np.ndarray:
+    """A torch tensor's values as NumPy; bfloat16 and other floats NumPy lacks widen to float32."""
+    tensor = value.detach().cpu()
+    if tensor.is_floating_point() and tensor.dtype not in (torch.float16, torch.float32, torch.float64):
+        tensor = tensor.float()
+    try:
+        return tensor.numpy()
+    except (TypeError, RuntimeError):
+        raise where.error("not a plain tensor", key, "a dense numeric tensor", f"{tensor.dtype}, layout {tensor.layout}") from None
+
+
+def _from_objects(array: np.ndarray, where: _Where, key: str) -> np.ndarray:
+    """An object array of Python numbers as float64; strings, None and containers are refused."""
+    odd = [x for x in array.flat if not _is_real(x)][:1]
+    if odd:
+        raise where.error("not numeric", key, "a numeric array", f"a {type(odd[0]).__name__} value among the numbers")
+    try:
+        return array.astype(np.float64)
+    except OverflowError:
+        bits = max(int(x).bit_length() for x in array.flat if isinstance(x, (int, np.integer)))
+        raise where.error(
+            "a value is too large for a float", key, f"numbers within float32's range (|x| <= {FLOAT32_MAX:.3g})",
+            f"an integer of about {int(bits * 0.30103) + 1} digits",
+        ) from None
+
+
+def _is_real(x: Any) -> bool:
+    """Whether ``x`` is one real number (not a bool, a complex number, a string or a container)."""
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
 def _numeric(value: Any, where: _Where, key: str) -> np.ndarray:
     """``value`` as a numeric ndarray (NumPy arrays, torch tensors and nested lists are accepted)."""
     if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
+        value = _tensor_as_numpy(value, where, key)
     try:
         array = np.asarray(value)
-    except ValueError as e:  # ragged nested lists
+    except (ValueError, OverflowError) as e:  # ragged nested lists
         raise where.error("not an array", key, "a numeric array", f"{type(value).__name__} ({e})") from None
+    if array.dtype.kind == "O" and array.size:
+        return _from_objects(array, where, key)
     if array.dtype.kind not in "fiu":
-        if array.dtype.kind == "O":
-            try:
-                return array.astype(np.float64)
-            except (TypeError, ValueError):
-                pass
         raise where.error("not numeric", key, "a numeric array", f"dtype {array.dtype}")
     return array
 
 
-def _strings(value: Any, n: int, where: _Where, key: str) -> list[str]:
+def _text_item(x: Any, strict: bool) -> str | None:
+    """One id or transcript as text; with ``strict``, None when it is no single text value (a list, None, ...)."""
+    if isinstance(x, (bytes, np.bytes_)):
+        return bytes(x).decode("utf-8", "replace")
+    if not strict or (isinstance(x, (str, int, np.integer)) and not isinstance(x, bool)):
+        return str(x)
+    return None
+
+
+def _strings(value: Any, n: int, where: _Where, key: str, *, strict: bool) -> list[str]:
+    """``n`` ids or transcripts: a list, tuple or 1-D array, one per sample.
+
+    A lone string is refused rather than read as one id per character. With ``strict`` (ids) every
+    item must be a string or an integer; transcripts take any value's text.
+    """
+    expected = f"a list or 1-D array of {n} strings, one per sample"
+    if isinstance(value, np.ndarray) and value.ndim != 1:
+        raise where.error("not a list of strings", key, expected, f"an array of shape {_shape(value)}")
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        length = f" of length {len(value)}" if isinstance(value, (str, bytes)) else ""
+        raise where.error("not a list of strings", key, expected, "None" if value is None else f"a {type(value).__name__}{length}")
     items = value.tolist() if isinstance(value, np.ndarray) else list(value)
     if len(items) != n:
         raise where.error("sample count differs", key, f"{n} samples, as in 'regression_labels'", f"{len(items)}")
-    return [x.decode("utf-8", "replace") if isinstance(x, bytes) else str(x) for x in items]
+    texts = [_text_item(x, strict) for x in items]
+    if None in texts:
+        i = texts.index(None)
+        raise where.error("not a list of strings", key, expected, f"a {type(items[i]).__name__} at position {i}")
+    return texts
 
 
 def _labels(value: Any, n: int | None, where: _Where, key: str) -> np.ndarray:
@@ -92,6 +149,11 @@ def _labels(value: Any, n: int | None, where: _Where, key: str) -> np.ndarray:
     bad = ~np.isfinite(labels)
     if bad.any():
         raise where.error("labels must be finite", key, "finite labels", f"{int(bad.sum())} non-finite")
+    huge = np.abs(labels) > FLOAT32_MAX
+    if huge.any():
+        raise where.error(
+            "labels too large", key, f"labels within float32's range (|y| <= {FLOAT32_MAX:.3g})", f"{labels[huge][0]:g}"
+        )
     return labels.astype(np.float64)
 
 
@@ -129,6 +191,27 @@ def _text_bert(value: Any, n: int, where: _Where) -> np.ndarray:
     return tokens.astype(np.int64)
 
 
+def _features(value: Any, n: int, where: _Where, key: str) -> np.ndarray:
+    """One modality's (N, T, D) features, with at least one frame and one feature per frame.
+
+    A modality no sample holds keeps one all-zero frame and lengths of 0 (it is then marked missing).
+    """
+    x = _numeric(value, where, key)
+    if x.ndim != 3:
+        raise where.error("wrong rank", key, "shape (N, T, D)", f"shape {_shape(x)}")
+    if x.shape[0] != n:
+        raise where.error("sample count differs", key, f"{n} samples, as in 'regression_labels'", str(x.shape[0]))
+    if x.shape[1] == 0:
+        raise where.error(
+            "no frames", key,
+            "at least one frame (T >= 1; a modality no sample holds keeps one all-zero frame with every length 0)",
+            f"shape {_shape(x)}",
+        )
+    if x.shape[2] == 0:
+        raise where.error("no features", key, "at least one feature per frame (D >= 1)", f"shape {_shape(x)}")
+    return x
+
+
 def _split(raw: Any, where: _Where) -> RawSplit:
     if not isinstance(raw, Mapping):
         raise where.error("a split must be a dict", "", "a dict of arrays", type(raw).__name__)
@@ -137,22 +220,17 @@ def _split(raw: Any, where: _Where) -> RawSplit:
             raise where.error("missing key", key, f"keys {', '.join(REQUIRED_KEYS)}", f"keys {', '.join(map(str, raw))}")
     labels = _labels(raw["regression_labels"], None, where, "regression_labels")
     n = labels.shape[0]
-    features: dict[str, np.ndarray] = {}
-    for m in MODALITIES:
-        x = _numeric(raw[m], where, m)
-        if x.ndim != 3:
-            raise where.error("wrong rank", m, "shape (N, T, D)", f"shape {_shape(x)}")
-        if x.shape[0] != n:
-            raise where.error("sample count differs", m, f"{n} samples, as in 'regression_labels'", str(x.shape[0]))
-        features[m] = x
+    if n == 0:
+        raise where.error("empty split", "regression_labels", "at least one sample", "0 samples")
+    features = {m: _features(raw[m], n, where, m) for m in MODALITIES}
     lengths = {
         m: _lengths(raw[key], n, features[m].shape[1], where, key) for m, key in LENGTH_KEYS.items() if key in raw
     }
     modality_labels = {
         m: _labels(raw[key], n, where, key) for m, key in MODALITY_LABEL_KEYS.items() if key in raw
     }
-    ids = _strings(raw["id"], n, where, "id")
-    raw_text = _strings(raw["raw_text"], n, where, "raw_text") if "raw_text" in raw else [""] * n
+    ids = _strings(raw["id"], n, where, "id", strict=True)
+    raw_text = _strings(raw["raw_text"], n, where, "raw_text", strict=False) if "raw_text" in raw else [""] * n
     text_bert = _text_bert(raw["text_bert"], n, where) if raw.get("text_bert") is not None else None
     return RawSplit(features, labels, ids, raw_text, lengths, modality_labels, text_bert)
 

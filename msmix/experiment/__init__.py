@@ -8,6 +8,7 @@ from msmix.experiment.grid import SweepConfigError, expand_grid, load_sweep_conf
 from msmix.experiment.results import (
     METRIC_COLUMNS,
     RESULTS_FILE,
+    ResultsError,
     append_row,
     complete_row,
     finished_hashes,
@@ -21,6 +22,7 @@ from msmix.experiment.sweep import plan_sweep, run_sweep
 __all__ = [
     "METRIC_COLUMNS",
     "RESULTS_FILE",
+    "ResultsError",
     "SETTING_GROUPS",
     "SettingError",
     "SpecError",

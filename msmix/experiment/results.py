@@ -6,6 +6,11 @@ no newline (a writer that died mid-line, or a copy cut short) is repaired before
 the partial line is dropped with a warning, and ``read_results`` ignores it. When a row brings
 columns the file does not have yet (a CH-SIMS run after MOSI runs, a newly swept setting), the file
 is rewritten once with the wider header through a temporary file and ``os.replace``.
+
+Reading refuses, with a ResultsError naming the file, the line (as an editor numbers it) and the
+column, what a summary would otherwise misread: text that is not UTF-8, a row with more or fewer
+cells than the header, a header naming one column twice, and a seed, share of the train split or
+metric that is not a number.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ import json
 import math
 import os
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from msmix.experiment.filelock import locked
@@ -31,6 +38,13 @@ METRIC_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(MOSI_KEYS + SIMS_KEYS))
 _TEXT_COLUMNS = (
     "data", "backbone", "mixer", "config_hash", "run_dir", "device", "timestamp", "msmix_version", "torch_version",
 )
+_NUMBER_COLUMNS = ("seed", "train_fraction", *METRIC_COLUMNS)
+"""Columns summaries compute with: every cell a number (or empty, where a metric does not apply)."""
+
+
+class ResultsError(ValueError):
+    """A results table (or the output folder that holds it) that cannot be read or written as it is;
+    the message names the file and, where one is at fault, its line and column."""
 
 
 def results_path(out_dir: str | Path) -> Path:
@@ -72,22 +86,141 @@ def append_row(path: str | Path, row: dict[str, Any]) -> None:
 def read_results(path: str | Path) -> pd.DataFrame:
     """The results table as a DataFrame (an unfinished last line is ignored, with a warning)."""
     path = Path(path)
-    if not path.is_file():
+    _check_is_table(path)
+    if not path.exists():
         raise FileNotFoundError(f"results table {path} does not exist")
-    text = _complete_lines(path.read_bytes(), path).decode("utf-8")
+    data = path.read_bytes()
+    text = _decoded(data[: data.rfind(b"\n") + 1], path)  # refused as text before a partial line is warned about
+    _complete_lines(data, path)
     if not text:
         return pd.DataFrame()
-    dtypes = {c: str for c in _TEXT_COLUMNS}
-    return pd.read_csv(io.StringIO(text), dtype=dtypes, keep_default_na=False, na_values=[""])
+    lines = _record_lines(text, path)
+    dtypes = {c: str for c in (*_TEXT_COLUMNS, "seed")}  # seeds parsed here, exactly, however large
+    table = pd.read_csv(io.StringIO(text), dtype=dtypes, keep_default_na=False, na_values=[""])
+    return _with_numbers(table, lines if len(lines) == len(table) else None, path)
 
 
 def finished_hashes(path: str | Path) -> set[str]:
     """The config hashes that already have a row (none when the table does not exist yet)."""
     path = Path(path)
-    if not path.is_file():
+    _check_is_table(path)
+    if not path.exists():
         return set()
     table = read_results(path)
     return set(table["config_hash"].dropna()) if "config_hash" in table else set()
+
+
+def _check_is_table(path: Path) -> None:
+    """Refuse a path that exists but is no file (a folder where the table belongs)."""
+    if path.is_dir():
+        inside = path / RESULTS_FILE
+        hint = f"; its table is {inside}" if inside.is_file() else ""
+        raise ResultsError(f"results table {path} is a directory, expected a CSV file{hint}")
+    if path.exists() and not path.is_file():
+        raise ResultsError(f"results table {path} is not a regular file")
+
+
+def _decoded(data: bytes, path: Path) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ResultsError(
+            f"results table {path}, line {line}: expected UTF-8 text, found the byte 0x{data[err.start]:02x}"
+        ) from None
+
+
+def _record_lines(text: str, path: Path) -> list[int]:
+    """The line each data row starts on, with every row checked to have the header's cell count."""
+    reader = csv.reader(io.StringIO(text))
+    lines: list[int] = []
+    header: list[str] | None = None
+    start = 1
+    try:
+        for record in reader:
+            if record:
+                if header is None:
+                    header = record
+                    _check_header(header, path)
+                else:
+                    _check_width(record, header, start, path)
+                    lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as err:
+        raise ResultsError(f"results table {path}, line {start}: not a CSV row ({err})") from None
+    return lines
+
+
+def _check_header(header: list[str], path: Path) -> None:
+    repeated = sorted(name for name, count in Counter(header).items() if count > 1)
+    if repeated:
+        raise ResultsError(f"results table {path}, line 1: the header names the column(s) {repeated} more than once")
+
+
+def _check_width(record: list[str], header: list[str], line: int, path: Path) -> None:
+    if len(record) != len(header):
+        raise ResultsError(
+            f"results table {path}, line {line}: expected {len(header)} cells as in the header, found {len(record)}"
+        )
+
+
+def _with_numbers(table: pd.DataFrame, lines: list[int] | None, path: Path) -> pd.DataFrame:
+    """``table`` with its number columns as numbers; a cell that is not one is refused by line and column."""
+    for column in (c for c in _NUMBER_COLUMNS if c in table):
+        values = table[column]
+        if column == "seed":
+            table[column] = [_seed(v, i, lines, path) for i, v in enumerate(values)]
+        elif not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            table[column] = [_number(v, column, i, lines, path) for i, v in enumerate(values)]
+    return table
+
+
+def _number(value: object, column: str, row: int, lines: list[int] | None, path: Path) -> float:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return math.nan
+    if not isinstance(value, (bool, np.bool_)):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    raise ResultsError(f"{_cell(path, row, lines, column)}: expected a number, found {value!r}")
+
+
+def _seed(value: object, row: int, lines: list[int] | None, path: Path) -> int:
+    """A seed cell as an integer >= 0 (``12.0`` reads as 12)."""
+    seed = _whole(value)
+    if seed is None or seed < 0:
+        found = "an empty cell" if isinstance(value, float) and math.isnan(value) else repr(value)
+        raise ResultsError(f"{_cell(path, row, lines, 'seed')}: expected an integer >= 0, found {found}")
+    return seed
+
+
+def _whole(value: object) -> int | None:
+    """``value`` as an integer where it is or spells one exactly, else None."""
+    if isinstance(value, (bool, np.bool_)):
+        return None
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            value = _float_or(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _float_or(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _cell(path: Path, row: int, lines: list[int] | None, column: str) -> str:
+    where = f"line {lines[row]}" if lines is not None else f"data row {row + 1}"
+    return f"results table {path}, {where}, column {column!r}"
 
 
 def format_cell(value: Any) -> str:

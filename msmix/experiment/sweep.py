@@ -4,22 +4,45 @@ Only the parent process appends rows, one per finished run, so a sweep killed at
 at most the runs in flight: their checkpoints stay in ``out_dir/<run>/`` and the next call resumes
 them (``resume=True``), while runs whose hash is already in the table are skipped. A sweep folder
 of an earlier version, with its runs in ``out_dir/runs/<run>/``, continues from there.
+
+Two sweeps may share one output folder: a sweep trains a run only while it holds the run's claim
+(``msmix.experiment.claims``) and looks in the table again once it holds it. A run another sweep
+is training is passed over, then waited for at the end: finished there, it is not trained again;
+left unfinished (that sweep was killed), this sweep resumes it. Which runs it waited for is said
+on stderr.
+
+Runs train in this process, in a pool of local worker processes, or as tasks on a Ray cluster
+(``msmix.experiment.ray_executor``); whichever trains them, this process claims them and writes
+their rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from tqdm import tqdm
 
-from msmix.experiment.results import append_row, complete_row, finished_hashes, read_results, results_path
+from msmix.experiment.claims import CLAIMS_FOLDER, Claim, holder, is_claimed, try_claim, wait_claim
+from msmix.experiment.filelock import locked
+from msmix.experiment.results import (
+    ResultsError,
+    append_row,
+    complete_row,
+    finished_hashes,
+    read_results,
+    results_path,
+)
 from msmix.experiment.settings import spec_settings
 from msmix.train import RunSpec, finished_no_epoch, run_dir_of
 from msmix.train.checkpoint import LAST
@@ -28,6 +51,11 @@ from msmix.train.threads import idle_threads
 
 Runner = Callable[..., dict[str, Any]]
 """Trains one RunSpec: ``runner(spec, out_dir=..., resume=..., progress=...) -> results row``."""
+
+Submit = Callable[[RunSpec], Future]
+"""Starts one run elsewhere (a pool worker, a Ray task); the Future holds its results row."""
+
+EXECUTORS = ("local", "ray")
 
 
 def run_sweep(
@@ -38,6 +66,8 @@ def run_sweep(
     dry_run: bool = False,
     runner: Runner | None = None,
     threads: int | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
 ) -> pd.DataFrame:
     """Run every spec whose config hash has no row in ``out_dir/results.csv`` yet.
 
@@ -53,6 +83,13 @@ def run_sweep(
         threads: torch threads of each worker process (``jobs > 1``); None shares out the cores
             idle at the start (``msmix.train.threads.idle_threads``). One job runs in this process
             with its current setting.
+        executor: ``"local"`` (this machine) or ``"ray"``: each run is a task on a Ray cluster
+            (``msmix.experiment.ray_executor``), ``jobs`` of them at once, each with one GPU when
+            the run trains on CUDA, else ``threads`` CPUs (default 1). The workers must see
+            ``out_dir`` at the same path (a shared file system); this process still claims the
+            runs and writes every row.
+        ray_address: the cluster to join (``ray.init(address=...)``); None joins the Ray session
+            open in this process, else starts a local instance.
 
     Returns:
         The rows of these specs from the results table, in the order of ``specs``.
@@ -63,10 +100,12 @@ def run_sweep(
         raise ValueError(f"jobs must be an integer >= 1, got {jobs!r}")
     if threads is not None and (not isinstance(threads, int) or isinstance(threads, bool) or threads < 1):
         raise ValueError(f"threads must be None or an integer >= 1, got {threads!r}")
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}, got {executor!r}")
     if dry_run:
         return plan_sweep(specs, out_dir)
     path = results_path(out_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    prepare_output(out_dir)
     done = finished_hashes(path)
     todo = [spec for spec in specs if spec.config_hash() not in done]
     runner = runner or _train_run
@@ -77,23 +116,46 @@ def run_sweep(
             append_row(path, complete_row(row, spec))
             bar.step(_label(spec))
 
-        if jobs == 1:
-            for spec in todo:
-                record(spec, runner(spec, out_dir=str(out_dir), resume=True, progress=progress))
-        else:
-            _run_in_pool(todo, str(out_dir), jobs, threads or idle_threads(jobs), runner, record)
+        claims = _Claims(out_dir, path, on_done_elsewhere=lambda spec: bar.step(f"{_label(spec)} (another sweep)"))
+        while todo:
+            if executor == "ray":
+                _run_on_ray(todo, str(out_dir), jobs, threads or 1, ray_address, runner, record, claims)
+            elif jobs == 1:
+                _run_in_turn(todo, str(out_dir), runner, record, claims, progress)
+            else:
+                _run_in_pool(todo, str(out_dir), jobs, threads or idle_threads(jobs), runner, record, claims)
+            todo = claims.wait_for_others()
     return _rows_of(specs, path)
+
+
+def prepare_output(out_dir: str | Path) -> None:
+    """Make the output folder, refusing one that cannot hold a sweep (a file, a folder that cannot
+    be written) before any run starts, with a ResultsError naming the folder."""
+    folder = Path(out_dir)
+    _check_output_folder(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        claims = folder / CLAIMS_FOLDER
+        claims.mkdir(exist_ok=True)
+        with tempfile.TemporaryFile(dir=claims):
+            pass
+    except OSError as err:
+        raise ResultsError(f"output folder {folder} cannot be written: {err.strerror or err}") from None
 
 
 def plan_sweep(specs: Iterable[RunSpec], out_dir: str | Path) -> pd.DataFrame:
     """What a sweep would do: one row per spec with its settings and a ``status`` of ``done``
-    (a row exists), ``resume`` (an unfinished checkpoint exists) or ``todo``."""
+    (a row exists), ``running`` (another sweep holds its claim now), ``resume`` (an unfinished
+    checkpoint exists) or ``todo``."""
+    _check_output_folder(out_dir)
     done = finished_hashes(results_path(out_dir))
     plan = []
     for spec in specs:
         spec_hash = spec.config_hash()
         if spec_hash in done:
             status = "done"
+        elif is_claimed(out_dir, spec_hash):
+            status = "running"
         elif (run_dir_of(spec, out_dir) / LAST).is_file():
             status = "resume"
         else:
@@ -104,6 +166,81 @@ def plan_sweep(specs: Iterable[RunSpec], out_dir: str | Path) -> pd.DataFrame:
             "settings": settings, "config_hash": spec_hash, "status": status,
         })
     return pd.DataFrame(plan, columns=["data", "backbone", "mixer", "seed", "settings", "config_hash", "status"])
+
+
+def _check_output_folder(out_dir: str | Path) -> None:
+    folder = Path(out_dir)
+    if folder.exists() and not folder.is_dir():
+        raise ResultsError(f"output folder {folder} is a file, expected a folder")
+
+
+class _Claims:
+    """The claims of one sweep: takes the runs no other sweep holds, remembers the others, and
+    waits for those at the end."""
+
+    def __init__(self, out_dir: str | Path, results: Path, on_done_elsewhere: Callable[[RunSpec], None]) -> None:
+        self.out_dir, self.results = out_dir, results
+        self.on_done_elsewhere = on_done_elsewhere
+        self.others: list[RunSpec] = []
+
+    def take(self, spec: RunSpec) -> Claim | None:
+        """The run's claim, or None: another sweep holds it (it is remembered) or finished it."""
+        claim = try_claim(self.out_dir, spec.config_hash())
+        if claim is None:
+            pid = holder(self.out_dir, spec.config_hash())
+            _say(f"{_label(spec)}: another sweep{f' (process {pid})' if pid else ''} is training it; "
+                 "this one goes on with the other runs and waits for it at the end")
+            self.others.append(spec)
+            return None
+        if self._done(spec):
+            claim.release()
+            self.on_done_elsewhere(spec)
+            return None
+        return claim
+
+    def wait_for_others(self) -> list[RunSpec]:
+        """Wait for each run another sweep held; returns those it left unfinished, to run here."""
+        left = []
+        for spec in self.others:
+            with wait_claim(self.out_dir, spec.config_hash()):
+                if self._done(spec):
+                    _say(f"{_label(spec)}: finished by the other sweep; not trained again")
+                    self.on_done_elsewhere(spec)
+                else:
+                    _say(f"{_label(spec)}: the other sweep stopped before finishing it; this one resumes it")
+                    left.append(spec)
+        self.others = []
+        return left
+
+    def _done(self, spec: RunSpec) -> bool:
+        with locked(self.results):  # never a half-written row of the other sweep
+            return spec.config_hash() in finished_hashes(self.results)
+
+    def claimed(self, specs: Iterable[RunSpec]) -> Iterator[tuple[RunSpec, Claim]]:
+        """Each spec this sweep may train now, with its held claim, in order."""
+        for spec in specs:
+            claim = self.take(spec)
+            if claim is not None:
+                yield spec, claim
+
+
+def _say(message: str) -> None:
+    """A line on stderr that leaves a progress bar intact."""
+    tqdm.write(f"msmix sweep: {message}", file=sys.stderr)
+
+
+def _run_in_turn(
+    specs: list[RunSpec],
+    out_dir: str,
+    runner: Runner,
+    record: Callable[[RunSpec, dict[str, Any]], None],
+    claims: _Claims,
+    progress: bool,
+) -> None:
+    """Train ``specs`` one after another in this process, each while holding its claim."""
+    for spec, claim in claims.claimed(specs):
+        with claim:
+            record(spec, runner(spec, out_dir=out_dir, resume=True, progress=progress))
 
 
 def _train_run(spec: RunSpec, **kwargs: Any) -> dict[str, Any]:
@@ -141,27 +278,88 @@ def _run_in_pool(
     threads: int,
     runner: Runner,
     record: Callable[[RunSpec, dict[str, Any]], None],
+    claims: _Claims,
 ) -> None:
-    """Train ``specs`` in ``jobs`` fresh processes of ``threads`` torch threads each; the first
-    failure stops new runs and is raised once the runs in flight have finished and been recorded."""
+    """Train ``specs`` in ``jobs`` fresh processes of ``threads`` torch threads each, claiming each
+    run as it is handed to a worker; the first failure stops new runs and is raised once the runs
+    in flight have finished and been recorded. Claims are released only once the workers are done."""
+    jobs = min(jobs, len(specs))
+    _drive_claimed(specs, jobs, _local_pool(jobs, threads, runner, out_dir), record, claims)
+
+
+@contextlib.contextmanager
+def _local_pool(jobs: int, threads: int, runner: Runner, out_dir: str) -> Iterator[Submit]:
+    """Worker processes on this machine; leaving waits for the runs they are training."""
     with ProcessPoolExecutor(jobs, mp_context=_pool_context(), initializer=_init_worker, initargs=(threads, os.getpid())) as pool:
-        futures: dict[Future, RunSpec] = {pool.submit(_work, runner, spec, out_dir): spec for spec in specs}
-        failure: BaseException | None = None
-        try:
-            for future in as_completed(futures):
-                if future.cancelled():
-                    continue
-                error = future.exception()
-                if error is None:
-                    record(futures[future], future.result())
-                elif failure is None:
-                    failure = error
-                    _cancel(futures)
-        except BaseException:
-            _cancel(futures)
-            raise
-        if failure is not None:
-            raise failure
+        yield lambda spec: pool.submit(_work, runner, spec, out_dir)
+
+
+def _run_on_ray(
+    specs: list[RunSpec],
+    out_dir: str,
+    jobs: int,
+    threads: int,
+    address: str | None,
+    runner: Runner,
+    record: Callable[[RunSpec, dict[str, Any]], None],
+    claims: _Claims,
+) -> None:
+    """Train ``specs`` as Ray tasks, ``jobs`` at a time, claimed and recorded here as in a pool."""
+    from msmix.experiment.ray_executor import ray_pool
+
+    _drive_claimed(specs, min(jobs, len(specs)), ray_pool(address, threads, runner, out_dir), record, claims)
+
+
+def _drive_claimed(
+    specs: list[RunSpec],
+    jobs: int,
+    pool: contextlib.AbstractContextManager[Submit],
+    record: Callable[[RunSpec, dict[str, Any]], None],
+    claims: _Claims,
+) -> None:
+    """Keep ``jobs`` claimed runs in ``pool`` until all ran; raise the first failure once the
+    runs in flight have finished and been recorded. Claims of runs still in flight (an
+    interrupt) are released only once the pool is left, i.e. its workers are done."""
+    queue = claims.claimed(specs)
+    in_flight: dict[Future, tuple[RunSpec, Claim]] = {}
+    try:
+        with pool as submit:
+            failure = _drive_pool(submit, queue, in_flight, jobs, record)
+    finally:
+        for _, claim in in_flight.values():
+            claim.release()
+        queue.close()
+    if failure is not None:
+        raise failure
+
+
+def _drive_pool(
+    submit: Submit,
+    queue: Iterator[tuple[RunSpec, Claim]],
+    in_flight: dict[Future, tuple[RunSpec, Claim]],
+    jobs: int,
+    record: Callable[[RunSpec, dict[str, Any]], None],
+) -> BaseException | None:
+    """Keep ``jobs`` claimed runs in the pool until the queue is empty; returns the first failure."""
+    failure: BaseException | None = None
+    try:
+        while True:
+            while failure is None and len(in_flight) < jobs and (item := next(queue, None)) is not None:
+                in_flight[submit(item[0])] = item
+            if not in_flight:
+                return failure
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                spec, claim = in_flight.pop(future)
+                with claim:
+                    error = future.exception()
+                    if error is None:
+                        record(spec, future.result())
+                    elif failure is None:
+                        failure = error
+    except BaseException:
+        _cancel(in_flight)
+        raise
 
 
 def _cancel(futures: Iterable[Future]) -> None:

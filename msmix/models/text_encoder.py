@@ -39,7 +39,8 @@ def quiet_transformers() -> Iterator[None]:
 
 
 def load_pretrained(source: str) -> nn.Module:
-    """The transformers model at ``source`` (a folder, or a name already in the local cache)."""
+    """The transformers model at ``source`` (a folder, or a name already in the local cache); under a
+    ``meta`` device context its architecture alone, from its config.json (no weights are read or allocated)."""
     try:
         from transformers import AutoModel
     except ImportError as error:  # pragma: no cover - depends on the install
@@ -49,6 +50,10 @@ def load_pretrained(source: str) -> nn.Module:
         ) from error
     try:
         with quiet_transformers():
+            if torch.empty(0).is_meta:  # built on the meta device to learn its shapes: the architecture, no weights
+                from transformers import AutoConfig
+
+                return AutoModel.from_config(AutoConfig.from_pretrained(source, local_files_only=True))
             return AutoModel.from_pretrained(source, local_files_only=True)
     except (OSError, ValueError) as error:
         raise TextEncoderError(

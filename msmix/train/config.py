@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from msmix.mixing.objective import ObjectiveConfig
 from msmix.settings import check_known, known_settings, settings_from
+from msmix.train.precision import PRECISIONS
+from msmix.train.run_spec import MAX_SEED
 
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULERS = (None, "plateau", "cosine")
@@ -32,6 +35,8 @@ class TrainConfig:
     trains on a seeded, stratified share of the train split (validation and test unchanged); the
     share is drawn where runs are assembled (``msmix.train.assemble``, with
     ``msmix.data.subset.train_subset``), so a Trainer built by hand trains on the data it is given.
+    ``precision`` ``"bf16"`` runs forward passes and losses under bfloat16 autocast, weights and
+    optimiser staying float32 (``msmix.train.precision``); ``"fp32"`` keeps every result as it was.
     """
 
     max_epochs: int = 30
@@ -51,6 +56,7 @@ class TrainConfig:
     train_fraction: float = 1.0
     device: str = "auto"
     compile: bool = False
+    precision: str = "fp32"
     plateau_factor: float = 0.5
     plateau_patience: int = 5
     min_lr: float = 0.0
@@ -60,8 +66,12 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name in ("max_epochs", "batch_size", "eval_batch_size", "grad_accum"):
             _require(name, _is_int(getattr(self, name)) and getattr(self, name) >= 1, "an integer >= 1", self)
-        for name in ("patience", "warmup_epochs", "plateau_patience", "seed"):
+        for name in ("patience", "warmup_epochs", "plateau_patience"):
             _require(name, _is_int(getattr(self, name)) and getattr(self, name) >= 0, "an integer >= 0", self)
+        _require("seed", _is_int(self.seed) and 0 <= self.seed <= MAX_SEED, f"an integer in [0, {MAX_SEED}]", self)
+        for name in ("lr", "weight_decay", "min_lr", "min_delta", "clip_value", "clip_norm", "train_fraction", "plateau_factor"):
+            value = getattr(self, name)
+            _require(name, not _is_number(value) or math.isfinite(value), "a finite number", self)
         _require("lr", _is_number(self.lr) and self.lr > 0, "a positive number", self)
         for name in ("weight_decay", "min_lr", "min_delta"):
             _require(name, _is_number(getattr(self, name)) and getattr(self, name) >= 0, "a number >= 0", self)
@@ -76,6 +86,7 @@ class TrainConfig:
         _require("scheduler", self.scheduler in SCHEDULERS, f"one of {SCHEDULERS}", self)
         _require("device", self.device in DEVICES, f"one of {DEVICES}", self)
         _require("compile", isinstance(self.compile, bool), "True or False", self)
+        _require("precision", self.precision in PRECISIONS, f"one of {PRECISIONS}", self)
         _require("reuse_cpu_memory", isinstance(self.reuse_cpu_memory, bool), "True or False", self)
 
     @property

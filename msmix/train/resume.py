@@ -4,7 +4,8 @@
 optimiser and schedule, early stopping, the run's generators, the epoch records, the step count
 and the training time; ``state_dict`` / ``load_state_dict`` turn it into plain types and tensors.
 ``RunCheckpoints`` writes ``last.pt`` after every epoch and ``best.pt`` on improvement, and reads
-them back on resume, refusing a folder of another backbone, mixer or recipe.
+them back on resume, refusing (with a CheckpointError naming the file and what differs) a folder
+of another backbone, mixer, model settings or recipe.
 """
 
 from __future__ import annotations
@@ -16,8 +17,18 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from msmix.train.checkpoint import BEST, FORMAT, HISTORY, LAST, read_checkpoint, save_checkpoint, save_json
+from msmix.train.checkpoint import (
+    BEST,
+    FORMAT,
+    HISTORY,
+    LAST,
+    read_checkpoint,
+    remove_leftovers,
+    save_checkpoint,
+    save_json,
+)
 from msmix.train.config import TrainConfig
+from msmix.train.errors import CheckpointError
 from msmix.train.early_stopping import EarlyStopping
 from msmix.train.history import EpochRecord
 from msmix.train.rng import capture_rng_state, restore_rng_state
@@ -78,6 +89,11 @@ class RunCheckpoints:
         for name in (LAST, BEST, HISTORY):
             (self.run_dir / name).unlink(missing_ok=True)
 
+    def remove_leftovers(self) -> None:
+        """Delete temporary files of writes that a killed process left unfinished."""
+        if self.run_dir.is_dir():
+            remove_leftovers(self.run_dir)
+
     def save_epoch(self, epoch: int, weights: Weights, state: TrainingState, best: Weights | None) -> None:
         """Write last.pt, then best.pt (when ``best`` is given: this epoch improved), then history.json."""
         save_checkpoint(self.run_dir / LAST, {"format": FORMAT, "meta": self.meta, "epoch": epoch, **weights,
@@ -95,7 +111,7 @@ class RunCheckpoints:
         path = self.run_dir / LAST
         if not path.is_file():
             return None
-        last = read_checkpoint(path)
+        last = read_checkpoint(path, resumable=True)
         check_compatible(last["meta"], self.meta, config, path)
         return last
 
@@ -113,22 +129,40 @@ class RunCheckpoints:
             return weights
         best = read_checkpoint(self.run_dir / BEST)
         if best["epoch"] != best_epoch:
-            raise ValueError(
-                f"{self.run_dir / BEST} holds epoch {best['epoch']}, but {self.run_dir / LAST} says the best "
-                f"epoch is {best_epoch}; the run folder is inconsistent (start afresh with resume=False)"
+            raise CheckpointError(
+                self.run_dir / BEST, f"holds epoch {best['epoch']}, but {LAST} beside it says the best epoch is "
+                f"{best_epoch}; the run folder is inconsistent (start afresh without resuming)"
             )
         return {"model": best["model"], "mixer": best["mixer"]}
 
 
 def check_compatible(stored: dict[str, Any], meta: dict[str, Any], config: TrainConfig, path: Path) -> None:
-    """Refuse to resume a checkpoint of another model, mixer or recipe."""
+    """Refuse to resume a checkpoint of another model, mixer or recipe, naming what differs."""
     for key in ("backbone", "mixer"):
         if stored[key] != meta[key]:
-            raise ValueError(f"{path} was trained with {key} {stored[key]!r}, not {meta[key]!r}")
-    now = config.to_dict()
-    before = TrainConfig.from_dict(stored["train_config"]).to_dict()  # older checkpoints store the objective flat
-    free = RESUMABLE_CHANGES - ({"max_epochs"} if config.scheduler == "cosine" else set())  # it shapes the decay
-    changed = sorted(k for k, v in before.items() if now.get(k) != v and k not in free)
+            raise CheckpointError(path, f"was trained with {key} {stored[key]!r}, not {meta[key]!r}; "
+                                  "resume it with the same one")
+    for key in ("model_config", "mixer_config"):
+        before, now = stored.get(key), meta.get(key)
+        if not isinstance(before, dict) or not isinstance(now, dict):
+            continue
+        changed = sorted(k for k in set(before) & set(now) if before[k] != now[k])
+        if changed:
+            detail = ", ".join(f"{k}: {before[k]!r} -> {now[k]!r}" for k in changed)
+            raise CheckpointError(path, f"was trained with other {key} settings ({detail}); resume with the same ones")
+    try:
+        before = TrainConfig.from_dict(stored["train_config"])  # older checkpoints store the objective flat
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(path, f"meta 'train_config' is not valid: {err}") from None
+    changed = changed_settings(before, config)
     if changed:
-        detail = ", ".join(f"{k}: {before[k]!r} -> {now.get(k)!r}" for k in changed)
-        raise ValueError(f"{path} was trained with other settings ({detail}); resume with the same ones")
+        detail = ", ".join(f"{k}: {v[0]!r} -> {v[1]!r}" for k, v in changed.items())
+        raise CheckpointError(path, f"was trained with other settings ({detail}); resume with the same ones")
+
+
+def changed_settings(before: TrainConfig, now: TrainConfig) -> dict[str, tuple[Any, Any]]:
+    """The settings that differ between ``before`` and ``now`` and that a resumed run cannot change
+    (name -> (before, now)): any but RESUMABLE_CHANGES, and max_epochs under a cosine schedule."""
+    old, new = before.to_dict(), now.to_dict()
+    free = RESUMABLE_CHANGES - ({"max_epochs"} if now.scheduler == "cosine" else set())  # it shapes the decay
+    return {k: (v, new.get(k)) for k, v in sorted(old.items()) if new.get(k) != v and k not in free}

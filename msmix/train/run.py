@@ -28,6 +28,7 @@ from msmix.train.callbacks import Callback
 from msmix.train.checkpoint import save_json
 from msmix.train.config import TrainConfig
 from msmix.train.history import FitResult
+from msmix.train.output import check_output_folder
 from msmix.train.resolve import data_options, resolve
 from msmix.train.run_folder import run_folder
 from msmix.train.run_spec import RunSpec
@@ -70,6 +71,8 @@ def run(
         callbacks: passed to the Trainer (e.g. a live plot).
         data: an already loaded data set to use instead of loading ``spec.data``.
     """
+    if out_dir is not None:
+        check_output_folder(out_dir)
     run_dir = run_dir_of(spec, out_dir) if out_dir is not None else None
     if run_dir is not None and resume and (run_dir / RESULT_FILE).is_file():
         return json.loads((run_dir / RESULT_FILE).read_text())

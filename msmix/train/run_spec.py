@@ -10,6 +10,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+MAX_SEED = 2**63 - 1
+"""The largest seed: PyTorch's generators take 64-bit seeds, and results tables store seeds as int64."""
+
 
 @dataclass
 class RunSpec:
@@ -38,8 +41,8 @@ class RunSpec:
             value = getattr(self, name)
             if not isinstance(value, str) or not value:
                 raise ValueError(f"RunSpec.{name} must be a non-empty string, got {value!r}")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise ValueError(f"RunSpec.seed must be an integer >= 0, got {self.seed!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"RunSpec.seed must be an integer in [0, {MAX_SEED}], got {self.seed!r}")
         for name in ("model_config", "mixer_config", "train", "data_options"):
             if not isinstance(getattr(self, name), dict):
                 raise ValueError(f"RunSpec.{name} must be a dict, got {type(getattr(self, name)).__name__}")

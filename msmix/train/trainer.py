@@ -4,9 +4,13 @@ The step is built for speed without changing any model: batches are cut by index
 tensors already on the device, originals and mixed samples go through ``fuse`` as one batch, Adam
 runs fused, gradients are freed rather than zeroed, and losses are summed on the device and read
 once per epoch (no per-step host sync). Evaluation runs under ``torch.inference_mode`` in large
-batches. ``compile=True`` compiles ``encode`` and ``fuse`` with ``torch.compile``. After each
+batches. ``compile=True`` compiles ``encode`` and ``fuse`` with ``torch.compile``; ``precision="bf16"``
+runs forward passes and losses under bfloat16 autocast (``msmix.train.precision``). After each
 epoch a mixer with intensity predictors (MS-Mix) is probed (``msmix.train.intensity_probe``) and
 the numbers join the epoch's record, so a collapse of its predictors shows in the history.
+Each batch's loss is kept on the device and checked once the epoch is over: a NaN or infinite
+one stops the run with a NonFiniteLossError naming the epoch and batch, before that epoch is
+validated or saved, so the last checkpoint on disk is the last good one.
 """
 
 from __future__ import annotations
@@ -34,9 +38,14 @@ from msmix.models.base import Backbone, FuseOutput
 from msmix.train.allocator import reuse_freed_memory
 from msmix.train.callbacks import Callback, CallbackList
 from msmix.settings import check_known
+from msmix.train.checkpoint import BEST, LAST
+from msmix.train.checkpoint_checks import check_weights_fit
 from msmix.train.config import TrainConfig
+from msmix.train.errors import CheckpointError, DeviceError, NonFiniteLossError
+from msmix.train.precision import autocast, check_precision_supported
 from msmix.train.early_stopping import EarlyStopping
 from msmix.train.history import EpochRecord, FitResult, history_frame
+from msmix.train.output import check_free_space
 from msmix.train.intensity_probe import intensity_diagnostics
 from msmix.train.optim import build_optimizer, build_scheduler, clip_gradients, parameter_groups, step_scheduler
 from msmix.train.progress import StepProgress, batch_bar
@@ -52,7 +61,8 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("TrainConfig.device is 'cuda', but this PyTorch sees no CUDA device")
+        raise DeviceError(f"device 'cuda' was asked for, but this PyTorch ({torch.__version__}) sees no CUDA device; "
+                          "use device 'cpu' or 'auto'")
     return torch.device(device)
 
 
@@ -86,6 +96,7 @@ class Trainer:
     ) -> None:
         self.config = config
         self.device = resolve_device(config.device)
+        check_precision_supported(config.precision, self.device)
         if config.reuse_cpu_memory and self.device.type == "cpu":
             reuse_freed_memory()
         self.model = model.to(self.device)
@@ -108,6 +119,7 @@ class Trainer:
         )
         self._checkpoints = RunCheckpoints(self.run_dir, self.meta) if self.run_dir is not None else None
         self._best_state: Weights | None = None
+        self._batch_losses = torch.zeros(0)  # the current epoch's loss per batch, on the training device
         self._stop_flag = threading.Event()
         self._fitted = False
         self._encode: Callable[[Batch], Any] = model.encode
@@ -168,6 +180,9 @@ class Trainer:
             raise ValueError("fit(resume=True) needs a run_dir to resume from")
         self._stop_flag.clear()
         session_start = time.perf_counter()
+        if self._checkpoints is not None:
+            check_free_space(self._checkpoints.run_dir, self._weight_bytes())
+            self._checkpoints.remove_leftovers()
         if not (resume and self._resume()):
             self._start_fresh()
         self._fitted = True
@@ -209,6 +224,7 @@ class Trainer:
         means = self._train_epoch(epoch)
         if means is None:
             return None
+        self._check_losses_finite(epoch)
         valid_loss, valid_metrics = self._validate()
         diagnostics = intensity_diagnostics(self.model, self.mixer, self.data, self.config)
         improved = self.early_stopping.update(epoch, valid_loss)
@@ -236,6 +252,7 @@ class Trainer:
         split, cfg = self.data.train, self.config
         n_batches = math.ceil(len(split) / cfg.batch_size)
         sums = torch.zeros(len(_LOSS_PARTS), device=self.device)
+        self._batch_losses = torch.zeros(n_batches, device=self.device)  # read once the epoch is over
         batches = split.batches(cfg.batch_size, shuffle=True, generator=self.state.generators["shuffle"])
         bar = batch_bar(batches, n_batches, f"epoch {epoch}", enabled=self.progress)
         with bar:
@@ -244,9 +261,10 @@ class Trainer:
                 group_size = min(cfg.grad_accum, n_batches - group_start)
                 if i == group_start:
                     self.optimizer.zero_grad(set_to_none=True)
-                parts = training_loss(
-                    self.model, self.mixer, batch, cfg.objective, self.state.generators["mix"], self._encode, self._fuse
-                )
+                with autocast(cfg.precision, self.device):
+                    parts = training_loss(
+                        self.model, self.mixer, batch, cfg.objective, self.state.generators["mix"], self._encode, self._fuse
+                    )
                 (parts.total / group_size).backward()
                 if i + 1 == group_start + group_size:
                     clip_gradients(self._params, cfg)
@@ -254,6 +272,7 @@ class Trainer:
                 backbone_aux = sum(parts.backbone.values(), parts.task.new_zeros(()))
                 parts_now = torch.stack([parts.total, parts.task, parts.mixup, parts.aux, backbone_aux]).detach()
                 sums += parts_now * len(batch)
+                self._batch_losses[i] = parts_now[0]
                 self.state.step += 1
                 self._callbacks.fire("on_batch_end", self, self.state.step, parts.total.detach())
                 if self._stop_flag.is_set():
@@ -262,16 +281,35 @@ class Trainer:
 
     # -- evaluation ---------------------------------------------------------------------------
 
+    def _check_losses_finite(self, epoch: int) -> None:
+        """Stop the run at the epoch's first batch whose loss was NaN or infinite (read once per
+        epoch, so no training step waits for the device)."""
+        bad = (~torch.isfinite(self._batch_losses)).nonzero()
+        if len(bad):
+            raise NonFiniteLossError(epoch, int(bad[0, 0]) + 1, self._kept_checkpoint())
+
+    def _kept_checkpoint(self) -> str:
+        """What a run stopped by a non-finite loss leaves on disk, in words."""
+        if self.run_dir is None:
+            return "nothing was saved (no run folder)"
+        if not self.records:
+            return f"no epoch had finished, so {self.run_dir} holds no checkpoint"
+        return f"the checkpoint of epoch {len(self.records)}, the last good one, is kept in {self.run_dir}"
+
     def _validate(self) -> tuple[float, dict[str, float]]:
-        """Validation task loss (what early stopping watches, as in MMSA) and MMSA metrics."""
+        """Validation task loss (what early stopping watches, as in MMSA) and MMSA metrics of the
+        epoch being run; its predictions must be finite (weights can diverge in the last step)."""
         valid = self.data.valid
         pred = self._predict(valid)
+        if not bool(torch.isfinite(pred).all()):
+            raise NonFiniteLossError(len(self.records) + 1, None, self._kept_checkpoint())
         loss = pointwise_loss(pred, valid.labels.to(pred.dtype), self.config.loss).mean()
         return float(loss), self._metrics(pred, valid.labels)
 
     def _predict(self, source: Split | Batch) -> Tensor:
         """Predictions (N,) on the training device, in eval mode, without autograd."""
-        return predict(self.model, source, self.config.eval_batch_size, self._encode, self._fuse)
+        with autocast(self.config.precision, self.device):
+            return predict(self.model, source, self.config.eval_batch_size, self._encode, self._fuse)
 
     def _metrics(self, pred: Tensor, labels: Tensor) -> dict[str, float]:
         return regression_metrics(pred.cpu(), labels.cpu(), self.data.spec.metrics_kind)
@@ -288,6 +326,11 @@ class Trainer:
 
     def _finished(self) -> bool:
         return len(self.records) >= self.config.max_epochs or self.early_stopping.should_stop
+
+    def _weight_bytes(self) -> int:
+        """The size of the model's and mixer's weights (a checkpoint holds a few copies)."""
+        tensors = [*self.model.state_dict().values(), *self.mixer.state_dict().values()]
+        return sum(t.numel() * t.element_size() for t in tensors)
 
     def _weights(self) -> Weights:
         return {"model": self.model.state_dict(), "mixer": self.mixer.state_dict()}
@@ -306,11 +349,23 @@ class Trainer:
         last = self._checkpoints.load_last(self.config)
         if last is None:
             return False
+        path = self._checkpoints.run_dir / LAST
+        self._check_weights_fit(path, last)
         self.model.load_state_dict(last["model"])
         self.mixer.load_state_dict(last["mixer"])
-        self.state.load_state_dict(last)
+        try:
+            self.state.load_state_dict(last)
+        except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as err:
+            raise CheckpointError(path, f"its training state cannot be restored: {err}") from None
         self._best_state = self._checkpoints.best_weights(last, self.early_stopping.best_epoch, self.records)
+        if self._best_state is not None:
+            self._check_weights_fit(self._checkpoints.run_dir / BEST, self._best_state)
         return True
+
+    def _check_weights_fit(self, path: Path, weights: dict[str, Any]) -> None:
+        """Refuse stored weights whose names or shapes are not this run's model's and mixer's."""
+        check_weights_fit(path, "model", self.model.state_dict(), weights["model"], f"backbone {self.meta['backbone']!r}")
+        check_weights_fit(path, "mixer", self.mixer.state_dict(), weights["mixer"], f"mixer {self.meta['mixer']!r}")
 
     def _finish(self, interrupted: bool) -> FitResult:
         """Restore the best weights and score them on valid and test. With no finished epoch there

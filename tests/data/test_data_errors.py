@@ -210,3 +210,60 @@ def test_a_csv_given_as_features(tmp_path: Path) -> None:
     path.write_text("id,text,label,mode\n")
     e = _error(path)
     assert e.path == str(path) and "read_label_csv" in str(e)
+
+
+@pytest.mark.parametrize("split", ["train", "valid", "test"])
+def test_an_empty_split_is_refused(make_mmsa, write_pkl, split: str) -> None:
+    data = make_mmsa()
+    data[split] = {key: value[:0] for key, value in data[split].items()}
+    path = write_pkl(data)
+    e = _error(path)
+    _names_everything(e, path, split, "regression_labels")
+    assert (e.expected, e.found) == ("at least one sample", "0 samples")
+
+
+@pytest.mark.parametrize("modality", ["text", "audio", "vision"])
+def test_sequences_without_frames_are_refused(make_mmsa, write_pkl, modality: str) -> None:
+    data = make_mmsa("mosi", "aligned")
+    for split in ("train", "valid", "test"):
+        data[split][modality] = data[split][modality][:, :0]
+    path = write_pkl(data)
+    e = _error(path)
+    _names_everything(e, path, "train", modality)
+    assert e.expected.startswith("at least one frame") and e.found.startswith("shape (9, 0, ")
+
+
+def test_frames_without_features_are_refused(make_mmsa, write_pkl) -> None:
+    data = make_mmsa()
+    data["valid"]["audio"] = data["valid"]["audio"][:, :, :0]
+    path = write_pkl(data)
+    e = _error(path)
+    _names_everything(e, path, "valid", "audio")
+    assert e.found == "shape (6, 375, 0)"
+
+
+@pytest.mark.parametrize(
+    ("ids", "found"),
+    [("abcdefghi", "a str of length 9"), (b"abcdefghi", "a bytes of length 9"), (None, "None"), (7, "a int"),
+     (["a"] * 8 + [None], "a NoneType at position 8")],
+)
+def test_ids_must_be_a_list_of_strings(make_mmsa, write_pkl, ids: object, found: str) -> None:
+    data = make_mmsa()
+    data["train"]["id"] = ids
+    path = write_pkl(data)
+    e = _error(path)
+    _names_everything(e, path, "train", "id")
+    assert e.expected == "a list or 1-D array of 9 strings, one per sample" and e.found == found
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [([10**400] + [0] * 8, "too large for a float"), ([1e300] + [0.0] * 8, "labels too large"), (["1"] + [0] * 8, "not numeric")],
+)
+def test_labels_beyond_float32_or_not_numbers_are_refused(make_mmsa, write_pkl, labels: list, message: str) -> None:
+    data = make_mmsa("custom")
+    data["train"]["regression_labels"] = labels
+    path = write_pkl(data)
+    e = _error(path)
+    _names_everything(e, path, "train", "regression_labels")
+    assert message in str(e)

@@ -77,7 +77,7 @@ def test_unknown_fold(tmp_path: Path) -> None:
     path = _write(tmp_path, "id,text,label,mode\na_1,x,0.4,train\na_2,y,1,holdout\n")
     with pytest.raises(DataError) as err:
         read_label_csv(path)
-    assert err.value.key == "mode" and err.value.found == "'holdout'"
+    assert err.value.key == "mode" and err.value.found == "'holdout' on line 3"
 
 
 def test_id_without_clip_number(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import os
 import pickle
 import pickletools
 import struct
+import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -153,3 +154,86 @@ def test_unreadable_bytes_are_a_data_error(tmp_path: Path, content: bytes) -> No
 def test_missing_file_is_a_data_error(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no such file"):
         safe_load(tmp_path / "absent.pkl")
+
+
+class _Declares:
+    """Pickles as ``func(*args)`` without calling it, as a hostile file would."""
+
+    def __init__(self, func: object, *args: object) -> None:
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return self.func, self.args
+
+
+_64_MIB = 64 << 20
+
+
+@pytest.mark.parametrize(
+    "bomb",
+    [_Declares(bytearray, _64_MIB), _Declares(bytes, _64_MIB), _Declares(np.ndarray, (_64_MIB // 8,))],
+    ids=["bytearray", "bytes", "ndarray"],
+)
+def test_declared_sizes_beyond_the_file_are_refused_before_allocating(bomb: _Declares) -> None:
+    data = pickle.dumps(bomb, protocol=4)
+    tracemalloc.start()
+    try:
+        pickle.loads(data)  # the plain unpickler allocates what these few bytes declare
+        plain_peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        with pytest.raises(DataError, match=r"refused to load: .* declares 64\.0 MiB, more than a file of \d+ bytes") as err:
+            safe_loads(data)
+        safe_peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(data) < 100 and plain_peak >= _64_MIB and safe_peak < _64_MIB // 16
+    assert "expected declared sizes within 16.0 MiB in all" in str(err.value)
+
+
+def test_the_size_budget_leaves_room_for_real_arrays() -> None:
+    """Object arrays claim 8 bytes an item from one byte of pickle each: well inside the budget."""
+    data = {"ids": np.array([None] * 3_000_000, dtype=object), "x": np.zeros(4 << 20, np.float32)}
+    loaded = safe_loads(pickle.dumps(data, protocol=4))
+    assert loaded["ids"].shape == (3_000_000,) and loaded["x"].shape == (4 << 20,)
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 4, 5])
+@pytest.mark.parametrize("dtype", [">f4", "<i8", "u1", "?", "f2", "c8", "U3", "S2", "V4", "O"])
+def test_arrays_of_every_plain_dtype_load_as_pickle_loads_them(dtype: str, protocol: int) -> None:
+    a = np.arange(6).reshape(2, 3).astype(dtype)
+    data = pickle.dumps({"a": a, "fortran": np.asfortranarray(a), "scalar": a.reshape(-1)[1]}, protocol=protocol)
+    _same(pickle.loads(data), safe_loads(data))
+
+
+def test_a_dtype_state_beyond_its_byte_order_is_refused() -> None:
+    data = pickle.dumps(np.dtype("f8"), protocol=2).replace(b"K\x00tq\x05b.", b"K?tq\x05b.")  # the object flags
+    assert b"K?" in data
+    with pytest.raises(DataError, match="disagrees with its type code"):
+        safe_loads(data)
+
+
+def test_object_array_data_that_do_not_fill_the_shape_are_refused_unrun() -> None:
+    data = pickle.dumps(np.array(["a", "b", "c"], dtype=object), protocol=2).replace(b"K\x03\x85", b"K\x07\x85", 1)
+    with pytest.raises(DataError, match=r"shape \(7,\) needs 7 items, found 3 items"):
+        safe_loads(data)
+
+
+@pytest.mark.parametrize(
+    "tensor",
+    [torch.arange(12.0).reshape(3, 4).t(), torch.zeros(0, 5), torch.arange(6, dtype=torch.int16), torch.ones(3).expand(4, 3)],
+    ids=["transposed", "empty", "int16", "expanded"],
+)
+def test_tensors_and_their_views_load(tensor: torch.Tensor) -> None:
+    loaded = safe_loads(pickle.dumps({"x": tensor}, protocol=4))["x"]
+    assert torch.equal(loaded, tensor) and loaded.stride() == tensor.stride()
+
+
+def test_tensor_hooks_are_refused() -> None:
+    import collections
+
+    from torch._utils import _rebuild_tensor_v2
+
+    storage = torch.zeros(2).storage()
+    hooks = collections.OrderedDict(a=1)
+    with pytest.raises(DataError, match="no backward hooks"):
+        safe_loads(pickle.dumps(_Declares(_rebuild_tensor_v2, storage, 0, (2,), (1,), False, hooks), protocol=4))

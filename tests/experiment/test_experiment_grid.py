@@ -128,3 +128,41 @@ def test_a_list_of_train_fractions_is_swept_and_the_whole_split_keeps_its_hash(t
                            "train": {"max_epochs": 5}})
     assert {s.config_hash() for s in whole} == {s.config_hash() for s in without}
     assert len({s.config_hash() for s in specs}) == len(specs)
+
+
+def test_the_grid_is_counted_before_it_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    import msmix.experiment.grid as grid
+
+    config = {
+        "data": ["toy", "toy:small"], "backbones": ["tfn", "lmf"], "mixers": ["none", "msmix", "mixup"], "seeds": [1, 2],
+        "mixer": {"msmix": {"threshold": [0.2, 0.4, 0.6]}, "mixup": {"alpha": [0.2, 0.4]}},
+        "model": {"tfn": {"post_fusion_dim": [32, 64]}}, "train": {"lr": [1e-3, 5e-4]},
+    }
+    runs = len(expand_grid(config))
+    assert runs == 2 * (2 + 1) * (1 + 3 + 2) * 2 * 2
+    monkeypatch.setattr(grid, "MAX_RUNS", runs)
+    assert len(expand_grid(config)) == runs
+    monkeypatch.setattr(grid, "MAX_RUNS", runs - 1)
+    with pytest.raises(ValueError, match=f"the grid holds {runs:,} runs, more than the {runs - 1:,} a sweep may hold"):
+        expand_grid(config)
+
+
+def test_a_huge_grid_is_refused_at_once() -> None:
+    values = list(range(1, 1001))
+    config = {"data": "toy", "backbones": "tfn", "mixers": "none", "seeds": values, "train": {"lr": values, "weight_decay": values}}
+    with pytest.raises(ValueError, match="the grid holds 1,000,000,000 runs, more than the 100,000"):
+        expand_grid(config)
+
+
+def test_errors_name_the_config_file_and_refuse_repeated_runs(tmp_path: Path) -> None:
+    config = {"data": "toy", "backbones": "tfn", "mixers": "none", "train": {"train_fraction": [0.5, 1, 1.0]}}
+    with pytest.raises(ValueError, match=r"^sweep config s\.toml: the grid holds the run toy tfn-none s1111 with the same settings twice"):
+        expand_grid(config, source="s.toml")
+    with pytest.raises(ValueError, match=r"^sweep config: 'seeds' must be an integer >= 0 .*found \[1, 2, 3, .* \.\.\.\]$"):
+        expand_grid({"data": "toy", "backbones": "tfn", "mixers": "none", "seeds": [*range(1, 100), -1]})
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b'data = "toy"\n# caf\xe9\n')
+    with pytest.raises(ValueError, match=r"latin\.toml, line 2: expected UTF-8 text, found the byte 0xe9"):
+        load_sweep_config(latin)
+    with pytest.raises(ValueError, match="is a directory, expected a .toml or .json file"):
+        load_sweep_config(tmp_path)

@@ -138,3 +138,26 @@ def test_reading_a_missing_table_says_so(tmp_path: Path) -> None:
         read_results(tmp_path / "results.csv")
     (tmp_path / "empty.csv").write_bytes(b"")
     assert read_results(tmp_path / "empty.csv").equals(pd.DataFrame())
+
+
+def test_a_bad_cell_is_named_by_its_line_even_after_a_cell_of_several_lines(tmp_path: Path) -> None:
+    path = tmp_path / "results.csv"
+    path.write_text('data,mixer,seed,MAE,note\ntoy,none,1,0.5,"two\nlines"\n\ntoy,none,2,0.5x,\n')
+    with pytest.raises(ValueError, match=r"results\.csv, line 5, column 'MAE': expected a number, found '0\.5x'"):
+        read_results(path)
+
+
+def test_numbers_read_as_numbers_and_empty_metric_cells_stay_missing(tmp_path: Path) -> None:
+    path = tmp_path / "results.csv"
+    path.write_text("data,mixer,seed,MAE,Corr,Mult_acc_3\ntoy,none,1.0,0.5,nan,\ntoy,none,18446744073709551617,inf,0.25,0.75\n")
+    table = read_results(path)
+    assert table["seed"].tolist() == [1, 18446744073709551617]
+    assert table["MAE"].tolist() == [0.5, math.inf] and math.isnan(table["Corr"][0])
+    assert math.isnan(table["Mult_acc_3"][0]) and table["Mult_acc_3"][1] == 0.75
+
+
+def test_a_folder_is_no_table(tmp_path: Path) -> None:
+    (tmp_path / "results.csv").mkdir()
+    for read in (read_results, finished_hashes):
+        with pytest.raises(ValueError, match="results.csv is a directory, expected a CSV file"):
+            read(tmp_path / "results.csv")

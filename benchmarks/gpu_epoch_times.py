@@ -1,0 +1,66 @@
+"""Seconds per epoch and peak memory of every backbone at MOSI's shapes: fp32, bf16 and compiled.
+
+Part (c) of ``gpu_check.py``. Each backbone trains its published MOSI recipe (batch size included)
+with no augmentation on a MOSI-shaped unaligned_50 file (``mmsa_epoch.make_data``, the file MMSA's
+side of ``epoch_time.py`` reads), for a few epochs; an epoch is one training pass and one validation
+pass, as in MMSA's trainer, and the first one (kernel selection, compilation) is left out of the
+median. The variants: plain fp32, ``precision="bf16"`` (autocast) and ``compile=True``
+(``torch.compile`` of encode and fuse). Peak memory is ``torch.cuda.max_memory_allocated`` over
+the variant's run (not measured on a CPU).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+import msmix.data
+import msmix.mixing
+import msmix.models
+from msmix.train import TrainConfig, Trainer
+
+VARIANTS = {"fp32": {}, "bf16": {"precision": "bf16"}, "compile": {"compile": True}}
+
+
+@dataclass
+class EpochTime:
+    backbone: str
+    variant: str
+    batch_size: int
+    seconds_per_epoch: float
+    first_epoch_seconds: float
+    peak_mib: float | None
+
+
+def load_mosi_shaped(path: Path, backbone: str) -> msmix.data.Dataset:
+    return msmix.data.load(str(path), time_average=msmix.models.backbone_class(backbone).needs_time_average)
+
+
+def time_variant(backbone: str, variant: str, data: msmix.data.Dataset, device: str, epochs: int) -> EpochTime:
+    """Train ``epochs`` epochs of the backbone's MOSI recipe in ``variant``; its median epoch after the first."""
+    torch.manual_seed(1111)
+    model = msmix.models.create(backbone, data.spec)
+    mixer = msmix.mixing.create("none", model.latent_dims, data.spec.label_range)
+    config = TrainConfig.for_backbone(backbone, "mosi", max_epochs=epochs, patience=epochs + 1, device=device,
+                                      **VARIANTS[variant])
+    cuda = device == "cuda"
+    if cuda:
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    trainer = Trainer(model, mixer, data, config, progress=False)
+    trainer.fit()
+    seconds = [float(s) for s in trainer.history["seconds"]]
+    peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else None
+    return EpochTime(backbone, variant, config.batch_size, statistics.median(seconds[1:] or seconds), seconds[0], peak)
+
+
+def table(rows: list[EpochTime]) -> str:
+    lines = ["| backbone | variant | batch | s/epoch (median after the first) | first epoch s | peak MiB |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        peak = f"{r.peak_mib:.0f}" if r.peak_mib is not None else "n/a (CPU)"
+        lines.append(f"| {r.backbone} | {r.variant} | {r.batch_size} | {r.seconds_per_epoch:.4f} | {r.first_epoch_seconds:.3f} | {peak} |")
+    return "\n".join(lines)

@@ -1,0 +1,55 @@
+"""``benchmarks/gpu_check.py``, the one script that runs every CUDA check and GPU measurement,
+runs end to end as a CPU dry run (``--device cpu --quick``), so it works when a GPU is at hand."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "gpu_check.py"
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.mark.slow
+def test_a_quick_cpu_run_writes_every_part_of_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "gpu_check.md"
+    done = run_script("--device", "cpu", "--quick", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    report = out.read_text()
+    assert report.strip() == done.stdout.strip()
+    assert "FAILED" not in report and "(not run)" not in report
+    for backbone in ("lmf", "tfn"):
+        for mixer in ("none", "msmix"):
+            assert f"| {backbone} | {mixer} | " in report.split("## (b)")[0], "an equivalence row is missing"
+        assert f"| {backbone} | msmix | not checked (CPU) |" in report
+        for variant in ("fp32", "bf16"):
+            assert f"| {backbone} | {variant} | " in report
+    assert report.count("| yes |") == 4, "on one device the two runs must agree exactly"
+    assert "skipped: no Python with MMSA 2.2.1" in report
+
+
+@pytest.mark.slow
+def test_a_failing_row_is_reported_and_the_other_parts_still_run(tmp_path: Path) -> None:
+    done = run_script("--device", "cpu", "--quick", "--backbones", "lmf", "nosuchbackbone", "--mixers", "none", "--parts", "a", "b")
+    assert done.returncode == 0, done.stderr
+    assert "- FAILED nosuchbackbone + none: " in done.stdout
+    assert "| lmf | none | " in done.stdout and "| lmf | msmix | not checked (CPU) |" in done.stdout
+
+
+def test_cuda_is_refused_in_one_line_where_there_is_none() -> None:
+    pytest.importorskip("torch")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    done = run_script("--device", "cuda")
+    assert done.returncode == 2 and "--device cuda: this PyTorch" in done.stderr
