@@ -103,7 +103,7 @@ class ComparisonPanel(Panel):
         self.banner.value = f"<div style='padding:4px 8px'>Results on <b>{html.escape(label)}</b>: {len(rows)} runs, " \
                             f"{rows['seed'].nunique()} seeds.</div>"
         self.summary = summarize(rows, percent=self.percent.value)
-        shown = format_summary(self.summary).drop(columns=["data"])
+        shown = _unset_as_default(format_summary(self.summary).drop(columns=["data"]))
         self.summary_table.value = table_html(shown)
         self._draw_radar(label)
         self._draw_paired(rows)
@@ -146,7 +146,7 @@ class ComparisonPanel(Panel):
             return
         self.paired = paired_comparison(rows, baseline=self.baseline.value, metric=self.metric.value,
                                         percent=self.percent.value)
-        shown = self.paired.drop(columns=["data"])
+        shown = _unset_as_default(self.paired.drop(columns=["data"]))
         # One format call: a second ``.format`` would reset the other columns to six decimals.
         styled = shown.style.format({"p_value": "{:.4f}"}, precision=3, na_rep="n/a")
         styled = styled.map(lambda p: SIGNIFICANT if p < 0.05 else "", subset=["p_value"])
@@ -231,3 +231,10 @@ def comparison_panel(
     if table.empty:
         raise ValueError("the results table is empty: train or sweep first")
     return ComparisonPanel(table, None if mmsa is None else read_mmsa_results(mmsa), metric, baseline, percent)
+
+
+def _unset_as_default(table: pd.DataFrame) -> pd.DataFrame:
+    """Setting columns (dotted names, ``train.weight_decay``) as text, reading ``default`` where a
+    run left the setting at its default, instead of ``nan`` beside the runs that set it."""
+    settings = [c for c in table.columns if "." in str(c)]
+    return table.assign(**{c: [("default" if pd.isna(v) or str(v) == "-" else str(v)) for v in table[c]] for c in settings})

@@ -181,6 +181,17 @@ def test_swept_settings_become_methods(results) -> None:
     assert styles["none"][0] == MIXER_COLOURS["none"]
 
 
+def test_a_setting_some_runs_left_unset_reads_default_not_nan(results) -> None:
+    preset = results.copy()
+    preset["mixer.preset"] = ((preset["mixer"] == "msmix") & (preset["seed"] % 2 == 0)).map({True: "anchored", False: None})
+    panel = comparison_panel(preset)
+    panel.data_choice.value = "toy"
+    for table in (panel.summary_table.value, panel.paired_table.value):
+        cells = re.findall(r"<td[^>]*>\s*([^<]*?)\s*</td>", table)
+        assert "anchored" in cells and "default" in cells
+        assert not {"nan", "NaN", "n/a"} & set(cells)
+
+
 def test_paired_table_rounds_and_explains_its_highlight(panel) -> None:
     table = panel.paired_table.value
     assert "p &lt; 0.05</span> is marked" in table
