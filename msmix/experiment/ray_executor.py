@@ -16,6 +16,7 @@ of its job, so no orphan keeps training into a folder the next call resumes.
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
@@ -41,6 +42,25 @@ def import_ray() -> Any:
     return ray
 
 
+CONNECT_SECONDS = 10.0
+"""How long a cluster address may take to answer before the sweep gives up on it."""
+
+
+def check_reachable(address: str, seconds: float = CONNECT_SECONDS) -> None:
+    """Refuse a ``host:port`` (or ``ray://host:port``) address where nothing answers within
+    ``seconds``: Ray itself retries such an address without end. Other forms (``auto``, a bare
+    name) are left to Ray."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=seconds).close()
+    except OSError as err:
+        reason = "no answer" if isinstance(err, TimeoutError) else (err.strerror or type(err).__name__)
+        raise RayExecutorError(f"cannot connect to the Ray cluster at {address}: {reason} within {seconds:g} s "
+                               "(is the head node started, and is the address host:port of its GCS?)") from None
+
+
 @contextlib.contextmanager
 def ray_session(address: str | None) -> Iterator[Any]:
     """Ray, connected: the session already open in this process, else ``ray.init(address)``
@@ -49,6 +69,8 @@ def ray_session(address: str | None) -> Iterator[Any]:
     if ray.is_initialized():
         yield ray
         return
+    if address:
+        check_reachable(address)
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as err:

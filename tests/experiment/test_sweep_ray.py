@@ -4,7 +4,10 @@ sweep, and a worker killed mid-run still ends in a complete table."""
 from __future__ import annotations
 
 import os
+import socket
 import sys
+import time
+import types
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +17,7 @@ import torch
 
 from msmix.cli import main
 from msmix.experiment import expand_grid, read_results, run_sweep
-from msmix.experiment.ray_executor import RayExecutorError
+from msmix.experiment.ray_executor import RayExecutorError, check_reachable
 from msmix.metrics import MOSI_KEYS
 from ray_runs import kill_marker, killed_run, never_called, refusing_run
 
@@ -138,3 +141,28 @@ def test_ray_address_without_executor_ray_is_refused(tmp_path: Path, capsys) -> 
 def test_an_unknown_executor_is_refused(specs, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="executor must be one of local, ray, got 'dask'"):
         run_sweep(specs, tmp_path, executor="dask")
+
+
+def test_an_address_where_nothing_answers_is_refused_at_once(monkeypatch, tmp_path: Path, capsys) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()  # a port nothing listens on, where ray.init would retry without end
+    never_init = types.SimpleNamespace(is_initialized=lambda: False, init=pytest.fail)
+    monkeypatch.setitem(sys.modules, "ray", never_init)
+    started = time.monotonic()
+    assert main(["sweep", str(write_config(tmp_path)), "--executor", "ray", "--ray-address", f"127.0.0.1:{port}", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"msmix sweep: error: cannot connect to the Ray cluster at 127.0.0.1:{port}: ")
+    assert err.count("\n") == 1 and time.monotonic() - started < 30
+    check_reachable("auto")  # forms other than host:port are left to Ray
+
+
+def test_an_address_that_never_answers_is_refused_after_the_timeout(monkeypatch) -> None:
+    def silent(address, timeout):
+        assert address == ("head", 10001) and timeout == 0.2
+        raise TimeoutError("timed out")
+
+    monkeypatch.setattr(socket, "create_connection", silent)
+    with pytest.raises(RayExecutorError, match=r"^cannot connect to the Ray cluster at ray://head:10001: no answer within 0.2 s"):
+        check_reachable("ray://head:10001", seconds=0.2)
