@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from msmix.data.errors import DataError
+from msmix.utf8 import NotUTF8, decode_utf8
 
 COLUMNS = ("id", "video_id", "clip_id", "text", "label", "split")
 MODE_TO_SPLIT = {"train": "train", "valid": "valid", "dev": "valid", "test": "test"}
@@ -47,11 +48,10 @@ def _text(path: Path) -> str:
         found = "a directory" if path.is_dir() else "no such file" if not path.exists() else e.strerror or type(e).__name__
         raise DataError("cannot read the CSV", path=str(path), expected="an MMSA label.csv", found=found) from None
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
+        text = decode_utf8(raw, allow_bom=True)
+    except NotUTF8 as e:
         raise DataError(
-            "not UTF-8 text", path=str(path), expected="a UTF-8 encoded label.csv", found=f"byte 0x{raw[e.start]:02x} on line {line}"
+            "not UTF-8 text", path=str(path), expected="a UTF-8 encoded label.csv", found=f"byte 0x{e.byte:02x} on line {e.line}"
         ) from None
     if "\0" in text:
         line = text[: text.index("\0")].count("\n") + 1

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from msmix.experiment.settings import SETTING_GROUPS
+from msmix.utf8 import NotUTF8, decode_utf8
 from msmix.settings import check_known
 from msmix.train import RunSpec, TrainConfig
 
@@ -79,13 +80,11 @@ def load_sweep_config(path: str | Path) -> dict[str, Any]:
 
 def _text_of(path: Path) -> str:
     """The file as text: UTF-8 (a leading byte-order mark allowed), as TOML requires."""
-    data = path.read_bytes()
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
+        return decode_utf8(path.read_bytes(), allow_bom=True)
+    except NotUTF8 as err:
         raise SweepConfigError(
-            f"sweep config {path}, line {line}: expected UTF-8 text, found the byte 0x{data[err.start]:02x} "
+            f"sweep config {path}, line {err.line}: expected UTF-8 text, found the byte 0x{err.byte:02x} "
             "(save the file as UTF-8)"
         ) from None
 

@@ -31,6 +31,7 @@ import pandas as pd
 from msmix.experiment.filelock import locked
 from msmix.experiment.settings import spec_settings
 from msmix.metrics import MOSI_KEYS, SIMS_KEYS
+from msmix.utf8 import NotUTF8, decode_utf8
 
 RESULTS_FILE = "results.csv"
 METRIC_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(MOSI_KEYS + SIMS_KEYS))
@@ -122,12 +123,9 @@ def _check_is_table(path: Path) -> None:
 
 def _decoded(data: bytes, path: Path) -> str:
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise ResultsError(
-            f"results table {path}, line {line}: expected UTF-8 text, found the byte 0x{data[err.start]:02x}"
-        ) from None
+        return decode_utf8(data)
+    except NotUTF8 as err:
+        raise ResultsError(f"results table {path}, line {err.line}: expected UTF-8 text, found the byte 0x{err.byte:02x}") from None
 
 
 def _record_lines(text: str, path: Path) -> list[int]:
