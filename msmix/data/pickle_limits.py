@@ -9,6 +9,7 @@ of the file's size in all. Real data files hold their arrays' bytes, so they sta
 
 from __future__ import annotations
 
+import operator
 import pickle
 import struct
 from typing import Any, BinaryIO
@@ -30,6 +31,23 @@ def human_size(nbytes: int) -> str:
             return f"{nbytes:,} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024
     raise AssertionError("unreachable")
+
+
+MAX_DIMENSIONS = 32
+"""NumPy's and torch's limit on an array's dimensions."""
+
+
+def sizes_of(value: Any, what: str) -> tuple[int, ...]:
+    """A declared shape, stride or offset tuple as non-negative ints, or an UnpicklingError naming ``what``."""
+    if not isinstance(value, (tuple, list)) or len(value) > MAX_DIMENSIONS:
+        raise pickle.UnpicklingError(f"{what}: expected a tuple of at most {MAX_DIMENSIONS} integers, found a {type(value).__name__}")
+    try:
+        sizes = tuple(operator.index(v) for v in value)
+    except TypeError:
+        raise pickle.UnpicklingError(f"{what}: expected integers, found {value!r:.80}") from None
+    if any(v < 0 for v in sizes):
+        raise pickle.UnpicklingError(f"{what}: expected sizes >= 0, found {sizes}")
+    return sizes
 
 
 class SizeBudget:

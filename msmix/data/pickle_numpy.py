@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import importlib
 import math
-import operator
 import pickle
 from typing import Any, Callable
 
 import numpy as np
 
-from msmix.data.pickle_limits import SizeBudget
+from msmix.data.pickle_limits import SizeBudget, sizes_of
 
 _PLAIN_KINDS = "biufcSUVO"
 """bool, integers, floats, complex, bytes, str, void and object; no dates, records or subarrays."""
@@ -43,16 +42,7 @@ def plain_dtype(value: Any, what: str) -> np.dtype:
 
 def shape_of(value: Any, what: str) -> tuple[int, ...]:
     """A declared shape as non-negative ints (a bare int is a 1-D shape)."""
-    dims = (value,) if isinstance(value, (int, np.integer)) else value
-    if not isinstance(dims, (tuple, list)) or len(dims) > 32:
-        raise pickle.UnpicklingError(f"{what}: expected a shape, found a {type(value).__name__}")
-    try:
-        shape = tuple(operator.index(d) for d in dims)
-    except TypeError:
-        raise pickle.UnpicklingError(f"{what}: a shape must hold integers, found {dims!r:.80}") from None
-    if any(d < 0 for d in shape):
-        raise pickle.UnpicklingError(f"{what}: negative size in shape {shape}")
-    return shape
+    return sizes_of((value,) if isinstance(value, (int, np.integer)) else value, f"{what}'s shape")
 
 
 def _claim_array(budget: SizeBudget, shape: tuple[int, ...], dtype: np.dtype, what: str) -> None:

@@ -23,7 +23,7 @@ import torch
 from torch._utils import _rebuild_tensor_v2
 
 from msmix.data.errors import DataError
-from msmix.data.pickle_limits import BoundedUnpickler, SizeBudget, human_size
+from msmix.data.pickle_limits import BoundedUnpickler, SizeBudget, human_size, sizes_of
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _HEADER_PICKLES = 4
@@ -93,18 +93,6 @@ def load_storage(budget: SizeBudget) -> Callable[[bytes], Any]:
     return _load_from_bytes
 
 
-def _ints(value: Any, what: str) -> tuple[int, ...]:
-    if not isinstance(value, (tuple, list)) or len(value) > 32:
-        raise pickle.UnpicklingError(f"a tensor's {what} must be a tuple of integers, found a {type(value).__name__}")
-    try:
-        ints = tuple(operator.index(v) for v in value)
-    except TypeError:
-        raise pickle.UnpicklingError(f"a tensor's {what} must hold integers, found {value!r:.80}") from None
-    if any(v < 0 for v in ints):
-        raise pickle.UnpicklingError(f"a tensor's {what} must not be negative, found {ints}")
-    return ints
-
-
 def rebuild_tensor(budget: SizeBudget) -> Callable[..., torch.Tensor]:
     """``torch._utils._rebuild_tensor_v2`` for plain tensors whose element count is claimed first."""
 
@@ -112,8 +100,8 @@ def rebuild_tensor(budget: SizeBudget) -> Callable[..., torch.Tensor]:
                  metadata: Any = None) -> torch.Tensor:
         if not isinstance(storage, torch.storage.TypedStorage):
             raise pickle.UnpicklingError(f"a tensor's storage must be a torch storage, found a {type(storage).__name__}")
-        shape, strides = _ints(size, "size"), _ints(stride, "stride")
-        (start,) = _ints((offset,), "offset")
+        shape, strides = sizes_of(size, "a tensor's size"), sizes_of(stride, "a tensor's stride")
+        (start,) = sizes_of((offset,), "a tensor's offset")
         if len(shape) != len(strides) or not isinstance(requires_grad, bool) or metadata:
             raise pickle.UnpicklingError("a tensor must have one stride per dimension, a bool requires_grad and no metadata")
         if hooks is not None and not (isinstance(hooks, Mapping) and not hooks):
