@@ -9,6 +9,7 @@ sweep process mid-run.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import time
 import zlib
@@ -38,6 +39,22 @@ def calls(out_dir: str | Path) -> list[tuple[str, bool]]:
     return [(h, r == "True") for h, r in (line.split() for line in log.read_text().splitlines())]
 
 
+def _log_call(out_dir: Path, line: str) -> int:
+    """Append ``line`` to the call log and return its own line number.
+
+    Counting the log after writing would race: two workers that both append before either counts
+    see the same total, and the call numbered N might never see N. The lock makes append-and-count
+    one step.
+    """
+    with open(out_dir / "calls.log", "a+", encoding="utf-8") as log:
+        fcntl.flock(log, fcntl.LOCK_EX)
+        log.seek(0)
+        count = len(log.read().splitlines()) + 1
+        log.write(line)
+        log.flush()
+    return count
+
+
 def _trigger(out_dir: Path, name: str, count: int) -> bool:
     marker = out_dir / name
     return marker.is_file() and int(marker.read_text()) == count
@@ -45,10 +62,7 @@ def _trigger(out_dir: Path, name: str, count: int) -> bool:
 
 def fake_run(spec: Any, out_dir: str | None = None, resume: bool = False, progress: bool = True, **_: Any) -> dict[str, Any]:
     out = Path(out_dir)
-    fd = os.open(out / "calls.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-    os.write(fd, f"{spec.config_hash()} {resume}\n".encode())
-    os.close(fd)
-    count = len(calls(out))
+    count = _log_call(out, f"{spec.config_hash()} {resume}\n")
     if _trigger(out, "fail_at", count):
         raise CrashedRun(f"call {count} fails on purpose")
     if _trigger(out, "hang_at", count):
