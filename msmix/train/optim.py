@@ -85,3 +85,12 @@ def clip_gradients(params: list[nn.Parameter], config: TrainConfig) -> None:
         nn.utils.clip_grad_value_(params, config.clip_value, foreach=True)
     if config.clip_norm is not None:
         nn.utils.clip_grad_norm_(params, config.clip_norm, foreach=True)
+
+
+def accumulation_step(batch: int, grad_accum: int, n_batches: int) -> tuple[bool, int, bool]:
+    """For batch ``batch`` (0-based) of an epoch of ``n_batches``, accumulating ``grad_accum``
+    batches per optimiser step: whether it starts a group (zero the gradients), the group's size
+    (the loss is divided by it; the last group may be short) and whether it ends one (step)."""
+    start = batch - batch % grad_accum
+    size = min(grad_accum, n_batches - start)
+    return batch == start, size, batch + 1 == start + size

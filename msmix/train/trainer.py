@@ -47,7 +47,14 @@ from msmix.train.early_stopping import EarlyStopping
 from msmix.train.history import EpochRecord, FitResult, history_frame
 from msmix.train.output import check_free_space
 from msmix.train.intensity_probe import intensity_diagnostics
-from msmix.train.optim import build_optimizer, build_scheduler, clip_gradients, parameter_groups, step_scheduler
+from msmix.train.optim import (
+    accumulation_step,
+    build_optimizer,
+    build_scheduler,
+    clip_gradients,
+    parameter_groups,
+    step_scheduler,
+)
 from msmix.train.progress import StepProgress, batch_bar
 from msmix.train.resume import RunCheckpoints, TrainingState, Weights
 from msmix.train.rng import derived_seed, seed_everything
@@ -215,15 +222,50 @@ class Trainer:
         """Predictions (N,) on the CPU for a split (in ``eval_batch_size`` batches) or a Batch."""
         return self._predict(split).cpu()
 
+    # -- driven from outside: a StackedTrainer trains its member trainers together ---------------
+
+    def start(self) -> None:
+        """Set up a fresh run (seeds, generators) for training driven by a StackedTrainer, which
+        keeps no checkpoints, so the trainer must have no run folder."""
+        if self._fitted or self.run_dir is not None:
+            raise RuntimeError("only a new Trainer without a run_dir can be driven from outside")
+        self._start_fresh()
+        self._fitted = True
+
+    @property
+    def finished(self) -> bool:
+        """Whether early stopping or ``max_epochs`` has ended the run."""
+        return self._finished()
+
+    def save_epoch(self, record: EpochRecord) -> None:
+        """Keep an epoch's record (from ``close_epoch``), and the weights when it is the best."""
+        self._save_epoch(record)
+
+    def finish(self, train_seconds: float) -> FitResult:
+        """Restore the best weights and test them, as ``fit`` does at its end."""
+        self.state.train_seconds = train_seconds
+        return self._finish(interrupted=False)
+
     # -- one epoch ----------------------------------------------------------------------------
 
     def _run_epoch(self) -> EpochRecord | None:
-        epoch = len(self.records) + 1
         started = time.perf_counter()
         lr = self._current_lr()
-        means = self._train_epoch(epoch)
+        means = self._train_epoch(len(self.records) + 1)
         if means is None:
             return None
+        return self.close_epoch(means, self._batch_losses, lr, started)
+
+    def close_epoch(self, means: Tensor, batch_losses: Tensor, lr: float, started: float) -> EpochRecord:
+        """Everything after an epoch's training pass: check its per-batch losses, validate, probe
+        the mixer, update early stopping and the schedule; the epoch's record (not yet saved).
+
+        ``means`` are the epoch's per-sample means of the loss parts (``_LOSS_PARTS`` order),
+        ``batch_losses`` each batch's total loss. A StackedTrainer calls this for each of its
+        member trainers after training them together.
+        """
+        epoch = len(self.records) + 1
+        self._batch_losses = batch_losses
         self._check_losses_finite(epoch)
         valid_loss, valid_metrics = self._validate()
         diagnostics = intensity_diagnostics(self.model, self.mixer, self.data, self.config)
@@ -243,7 +285,11 @@ class Trainer:
 
     def _current_lr(self) -> float:
         """The trainer's learning rate now: ``config.lr`` times the schedule's current factor."""
-        return self.config.lr * float(self.optimizer.param_groups[0]["lr"]) / self._first_group_lr
+        return self.config.lr * self.lr_factor()
+
+    def lr_factor(self) -> float:
+        """The schedule's current factor on every group's starting learning rate."""
+        return float(self.optimizer.param_groups[0]["lr"]) / self._first_group_lr
 
     def _train_epoch(self, epoch: int) -> Tensor | None:
         """One pass over train; per-sample means of the loss parts, or None if stopped."""
@@ -257,16 +303,15 @@ class Trainer:
         bar = batch_bar(batches, n_batches, f"epoch {epoch}", enabled=self.progress)
         with bar:
             for i, batch in enumerate(bar):
-                group_start = i - i % cfg.grad_accum
-                group_size = min(cfg.grad_accum, n_batches - group_start)
-                if i == group_start:
+                starts, group_size, ends = accumulation_step(i, cfg.grad_accum, n_batches)
+                if starts:
                     self.optimizer.zero_grad(set_to_none=True)
                 with autocast(cfg.precision, self.device):
                     parts = training_loss(
                         self.model, self.mixer, batch, cfg.objective, self.state.generators["mix"], self._encode, self._fuse
                     )
                 (parts.total / group_size).backward()
-                if i + 1 == group_start + group_size:
+                if ends:
                     clip_gradients(self._params, cfg)
                     self.optimizer.step()
                 backbone_aux = sum(parts.backbone.values(), parts.task.new_zeros(()))
