@@ -52,6 +52,8 @@ class Backbone(nn.Module):
     config_class: ClassVar[type]
     latent_dims: dict[str, int]
     needs_time_average: ClassVar[bool] = False
+    stackable: ClassVar[bool] = True
+    """Whether ``torch.func.vmap`` can run it, so seeds can train stacked (``msmix.train.stacked``)."""
 
     def encode(self, batch: Batch) -> Encoded:  # pragma: no cover - interface
         raise NotImplementedError

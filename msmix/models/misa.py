@@ -237,6 +237,7 @@ class MISA(Backbone):
     losses."""
 
     config_class = MISAConfig
+    stackable = False  # packed sequences read their lengths on the host, which vmap cannot batch
 
     def __init__(self, spec: DataSpec, config: MISAConfig | None = None, **overrides: Any) -> None:
         super().__init__()

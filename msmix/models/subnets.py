@@ -103,17 +103,19 @@ class TextLSTM(nn.Module):
     which equals running a packed sequence (left-padded sequences are first rotated so their valid
     tokens come first); a sample with no valid token keeps the state after the first step. On a
     CPU the recurrence runs through ``lstm_states``; elsewhere through ``nn.LSTM``'s fused kernel
-    (cuDNN). ``torch.compile`` graph-breaks at the ``nn.LSTM`` module, by Dynamo's policy for RNNs.
+    (cuDNN), unless ``unrolled`` is set: ``torch.func.vmap`` (stacked seeds) has no rule for the
+    fused kernel. ``torch.compile`` graph-breaks at the ``nn.LSTM`` module, by Dynamo's policy for RNNs.
     """
 
     def __init__(self, in_dim: int, hidden: int, out_dim: int) -> None:
         super().__init__()
         self.rnn = nn.LSTM(in_dim, hidden, batch_first=True)
         self.proj = nn.Linear(hidden, out_dim)
+        self.unrolled = False
 
     def states(self, x: Tensor) -> Tensor:
         """(B, T, in_dim) -> hidden states (B, T, hidden)."""
-        if x.device.type == "cpu":
+        if self.unrolled or x.device.type == "cpu":
             return lstm_states(x, self.rnn)
         return self.rnn(x)[0]
 

@@ -1,5 +1,6 @@
-"""Training: the Trainer (fit, early stopping, checkpoints, exact resume), and ``run`` for one
-configuration given as a RunSpec.
+"""Training: the Trainer (fit, early stopping, checkpoints, exact resume), ``run`` for one
+configuration given as a RunSpec, and ``run_stacked`` for several seeds of one configuration
+trained together as one stacked model (``StackedTrainer``).
 
 Example:
     >>> from msmix.train import RunSpec, run
@@ -19,6 +20,8 @@ from msmix.train.resolve import ResolvedRun, SpecError, resolve
 from msmix.train.run import results_row, run, run_dir_of, run_seeds
 from msmix.train.run_spec import RunSpec
 from msmix.train.trainer import Trainer
+from msmix.train.stacked import StackedTrainer
+from msmix.train.stacked_run import run_stacked
 
 __all__ = [
     "EVENTS",
@@ -31,6 +34,7 @@ __all__ = [
     "ResolvedRun",
     "RunSpec",
     "SpecError",
+    "StackedTrainer",
     "TrainConfig",
     "Trainer",
     "assemble",
@@ -45,5 +49,6 @@ __all__ = [
     "run",
     "run_dir_of",
     "run_seeds",
+    "run_stacked",
     "seed_everything",
 ]

@@ -1,0 +1,204 @@
+"""Many seeds of one configuration trained at once, as one stacked model.
+
+A StackedTrainer drives N ordinary Trainers (one per seed, built by ``assemble`` as for separate
+runs, so each member starts from the weights, data order and mixer draws its own run would) in
+lockstep. Training runs once for all members: their weights are stacked (``StackedBackbone``) and
+one Adam(W) steps them all, which equals N separate optimisers because Adam works element by
+element. Everything per run stays per member: gradient clipping (each member's own norm), the
+learning-rate schedule (a member whose plateau schedule has cut its rate steps with its own rate),
+validation, the intensity probe, early stopping, the best weights and the test. A member whose run
+has ended keeps being carried along until the last one ends, but nothing of it is recorded.
+
+With dropout at 0, every member's history and metrics equal its separate run's within float
+tolerance (``tests/train/test_stacked.py``); with dropout, members draw other masks than their
+separate runs (``msmix.train.stacked_model``), so they agree in distribution only. Stacked runs
+keep no checkpoints: a killed group starts again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import warnings
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, nn
+
+from msmix.train.history import FitResult
+from msmix.train.optim import accumulation_step, build_optimizer, parameter_groups
+from msmix.train.precision import autocast
+from msmix.train.progress import StepProgress, batch_bar
+from msmix.train.stacked_model import NotStackableError, StackedBackbone
+from msmix.train.stacked_step import stacked_training_loss
+from msmix.train.trainer import Trainer
+
+_PARTS = 5  # total, task, mixup, SAL, backbone losses: Trainer's _LOSS_PARTS
+
+
+class StackedTrainer:
+    """Trains member Trainers (same configuration, different seeds, no run folders) together.
+
+    Args:
+        members: new Trainers, one per seed, built alike except for the seed.
+        progress: an epoch bar and a batch bar.
+    """
+
+    def __init__(self, members: Sequence[Trainer], progress: bool = True) -> None:
+        _check_members(members)
+        self.members = list(members)
+        self.config = members[0].config
+        self.device = members[0].device
+        self.progress = progress
+        self.model = StackedBackbone([m.model for m in members]).to(self.device)
+        self._mixer_params = [[p for p in m.mixer.parameters() if p.requires_grad] for m in members]
+        self.optimizer = build_optimizer(self._groups(), self.config)
+        self._base_lrs = [float(g["lr"]) for g in self.optimizer.param_groups]
+        self._member_of = {id(p): i for i, params in enumerate(self._mixer_params) for p in params}
+
+    def fit(self) -> list[FitResult]:
+        """Train every member until its early stopping or ``max_epochs``; test each on its best
+        weights. One FitResult per member, in order; ``train_seconds`` is the group's time."""
+        for member in self.members:
+            member.start()
+        started = time.perf_counter()
+        bar = StepProgress(self.config.max_epochs, "epochs", f"epoch ({len(self.members)} stacked)", enabled=self.progress)
+        with bar:
+            while not all(m.finished for m in self.members):
+                epoch_started = time.perf_counter()
+                factors = [m.lr_factor() for m in self.members]
+                training = sum(not m.finished for m in self.members)
+                means, batch_losses = self._train_epoch(factors)
+                for i, member in enumerate(self.members):
+                    if member.finished:
+                        continue
+                    self.model.write_back(i, member.model)
+                    with warnings.catch_warnings():  # a member's own optimiser never steps; its schedule still does
+                        warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step", UserWarning)
+                        record = member.close_epoch(means[i], batch_losses[i], member.config.lr * factors[i], epoch_started)
+                    member.save_epoch(record)
+                bar.step(f"{training} of {len(self.members)} still training")
+        seconds = time.perf_counter() - started
+        return [member.finish(seconds) for member in self.members]
+
+    # -- one epoch ----------------------------------------------------------------------------
+
+    def _train_epoch(self, factors: list[float]) -> tuple[Tensor, Tensor]:
+        """One pass of every member over its train split: per member, the per-sample means of the
+        loss parts (N, 5) and each batch's total loss (N, batches), on the device."""
+        self.model.train()
+        for member in self.members:
+            member.mixer.train()
+        cfg, n = self.config, len(self.members[0].data.train)
+        n_batches = math.ceil(n / cfg.batch_size)
+        sums = torch.zeros(len(self.members), _PARTS, device=self.device)
+        batch_losses = torch.zeros(len(self.members), n_batches, device=self.device)
+        streams = [
+            m.data.train.batches(cfg.batch_size, shuffle=True, generator=m.state.generators["shuffle"]) for m in self.members
+        ]
+        mixers = [m.mixer for m in self.members]
+        generators = [m.state.generators["mix"] for m in self.members]
+        with batch_bar(zip(*streams), n_batches, "batches", enabled=self.progress) as bar:
+            for i, batches in enumerate(bar):
+                starts, group_size, ends = accumulation_step(i, cfg.grad_accum, n_batches)
+                if starts:
+                    self.optimizer.zero_grad(set_to_none=True)
+                with autocast(cfg.precision, self.device):
+                    parts = stacked_training_loss(self.model, mixers, batches, cfg.objective, generators)
+                (torch.stack([p.total for p in parts]).sum() / group_size).backward()
+                if ends:
+                    self._clip()
+                    self._step(factors)
+                now = torch.stack([
+                    torch.stack([p.total, p.task, p.mixup, p.aux, sum(p.backbone.values(), p.task.new_zeros(()))])
+                    for p in parts
+                ]).detach()
+                sums += now * len(batches[0])
+                batch_losses[:, i] = now[:, 0]
+        return sums / n, batch_losses
+
+    def _groups(self) -> list[dict]:
+        """Member 0's optimiser groups, with each model weight replaced by its stack and each mixer
+        weight by that weight of every member's mixer."""
+        first = self.members[0]
+        names = {id(p): "model." + n for n, p in first.model.named_parameters()}
+        mixer_names = {id(p): n for n, p in first.mixer.named_parameters()}
+        stacked = self.model.stacked_parameters()
+        mixers = [dict(m.mixer.named_parameters()) for m in self.members]
+        groups = []
+        for group in parameter_groups(first.model, first.mixer, self.config.lr):
+            params: list[nn.Parameter] = []
+            for p in group["params"]:
+                if id(p) in names:
+                    params.append(stacked[names[id(p)]])
+                else:
+                    params.extend(own[mixer_names[id(p)]] for own in mixers)
+            groups.append({**group, "params": params})
+        return groups
+
+    def _clip(self) -> None:
+        """``clip_gradients`` of every member on its own: values, then each member's total norm."""
+        cfg = self.config
+        params = [p for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
+        if cfg.clip_value is not None:
+            nn.utils.clip_grad_value_(params, cfg.clip_value, foreach=True)
+        if cfg.clip_norm is None:
+            return
+        dtype = torch.promote_types(params[0].grad.dtype, torch.float32)  # as exact as clip_grad_norm_
+        squares = torch.zeros(len(self.members), device=self.device, dtype=dtype)
+        for p in params:
+            member = self._member_of.get(id(p))
+            if member is None:
+                squares += p.grad.to(dtype).square().flatten(1).sum(1)
+            else:
+                squares[member] += p.grad.to(dtype).square().sum()
+        coef = (cfg.clip_norm / (squares.sqrt() + 1e-6)).clamp(max=1.0)
+        for p in params:
+            member = self._member_of.get(id(p))
+            scale = coef.view(-1, *[1] * (p.dim() - 1)) if member is None else coef[member]
+            p.grad.mul_(scale.to(p.grad.dtype))
+
+    def _step(self, factors: list[float]) -> None:
+        """One optimiser step at each member's own learning rate.
+
+        When every member's schedule stands at one factor the step runs at that rate. Otherwise it
+        runs at the starting rates and each member's change is scaled by its factor: Adam's and
+        AdamW's updates (decoupled weight decay included) are linear in the rate, so this is the
+        step each member's own optimiser would take.
+        """
+        if len(set(factors)) == 1:
+            for group, base in zip(self.optimizer.param_groups, self._base_lrs):
+                group["lr"] = base * factors[0]
+            self.optimizer.step()
+            return
+        for group, base in zip(self.optimizer.param_groups, self._base_lrs):
+            group["lr"] = base
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        before = [p.detach().clone() for p in params]
+        self.optimizer.step()
+        scale = torch.tensor(factors, device=self.device)
+        with torch.no_grad():
+            for p, old in zip(params, before):
+                member = self._member_of.get(id(p))
+                f = scale.view(-1, *[1] * (p.dim() - 1)) if member is None else scale[member]
+                p.sub_(old).mul_(f.to(p.dtype)).add_(old)
+
+
+def _check_members(members: Sequence[Trainer]) -> None:
+    """Refuse members that differ in more than their seed, or that cannot train stacked."""
+    if not members:
+        raise NotStackableError("a stacked run needs at least one member")
+    first = members[0]
+    base = dataclasses.replace(first.config, seed=0)
+    for member in members:
+        if dataclasses.replace(member.config, seed=0) != base:
+            raise NotStackableError("stacked members must share every training setting but the seed")
+        if member.run_dir is not None:
+            raise NotStackableError("stacked runs keep no checkpoints; build their trainers without a run_dir")
+        if type(member.mixer) is not type(first.mixer) or member.device != first.device:
+            raise NotStackableError("stacked members must share their mixer and device")
+        if len(member.data.train) != len(first.data.train):
+            raise NotStackableError("stacked members must train on splits of one size")
+    if first.config.compile:
+        raise NotStackableError("stacked runs do not compile (compile=False)")
