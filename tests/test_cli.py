@@ -139,6 +139,15 @@ def test_sweep_dry_run_then_run_then_summary(tmp_path: Path, capsys: pytest.Capt
     assert "2 done" in capsys.readouterr().out
 
 
+def test_sweep_stack_seeds_trains_the_seeds_of_a_configuration_together(tmp_path: Path) -> None:
+    config = tmp_path / "sweep.toml"
+    config.write_text('data = "toy"\nbackbones = ["lmf"]\nmixers = ["msmix"]\nseeds = [1, 2, 3]\n'
+                      '[train]\nmax_epochs = 1\n')
+    assert main(["sweep", str(config), "--out", str(tmp_path / "sweep"), "--stack-seeds", "--quiet"]) == 0
+    table = read_results(tmp_path / "sweep" / "results.csv")
+    assert table["seed"].tolist() == [1, 2, 3] and (table["stacked_seeds"] == 3).all()
+
+
 def test_summary_prints_cells_and_paired_comparison(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     rng = np.random.default_rng(0)
     path = tmp_path / "results.csv"

@@ -33,6 +33,9 @@ def add(commands: Any) -> None:
                    "path (default: local)")
     p.add_argument("--ray-address", metavar="ADDRESS",
                    help="the Ray cluster to join, e.g. ray://head:10001 or auto (default: start a local Ray instance)")
+    p.add_argument("--stack-seeds", action="store_true",
+                   help="train the seeds of each configuration together as one stacked model (one job; every backbone "
+                   "but MISA; no checkpoints, so a killed group trains again); rows as usual")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=handle)
 
@@ -72,7 +75,7 @@ def handle(args: argparse.Namespace) -> int:
         if args.jobs == 1:
             set_threads(threads)
     table = run_sweep(specs, out, jobs=args.jobs, progress=not args.quiet, threads=threads,
-                      executor=args.executor, ray_address=args.ray_address)
+                      executor=args.executor, ray_address=args.ray_address, stack_seeds=args.stack_seeds)
     print(f"{len(table)} runs in {Path(out) / 'results.csv'}")
     if not table.empty:
         print(format_summary(summarize(table)).to_string(index=False))

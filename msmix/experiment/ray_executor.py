@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
-from msmix.train import RunSpec
+from msmix.experiment.tasks import Task
 
 TASK_RETRIES = 1
 """How often Ray runs a task again whose worker died."""
@@ -83,13 +83,13 @@ def ray_session(address: str | None) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def ray_pool(address: str | None, threads: int, runner: Any, out_dir: str) -> Iterator[Callable[[RunSpec], Future]]:
-    """A sweep's pool on Ray: yields ``submit(spec)``; tasks still running when the sweep stops
+def ray_pool(address: str | None, threads: int, runner: Any, out_dir: str) -> Iterator[Callable[[Task], Future]]:
+    """A sweep's pool on Ray: yields ``submit(task)``; tasks still running when the sweep stops
     on an error or an interrupt are ended before leaving."""
     with ray_session(address) as ray:
         pool = RayPool(ray, threads)
         try:
-            yield lambda spec: pool.submit(runner, spec, out_dir)
+            yield lambda task: pool.submit(runner, task, out_dir)
         except BaseException:
             pool.cancel_all()
             raise
@@ -104,16 +104,17 @@ class RayPool:
         self.task = ray.remote(max_retries=TASK_RETRIES, retry_exceptions=False)(_train_in_task)
         self.refs: list[Any] = []
 
-    def submit(self, runner: Any, spec: RunSpec, out_dir: str) -> Future:
-        """Start ``runner(spec)`` as a task; the Future fails with the runner's own error, or with
-        a RayExecutorError when the task's worker died twice."""
-        ref = self.task.options(**self.resources(spec)).remote(runner, spec, out_dir, self.threads)
+    def submit(self, runner: Any, task: Task, out_dir: str) -> Future:
+        """Start ``task`` (its runs through ``runner``, or stacked) as a Ray task; the Future holds
+        its rows, or fails with the runner's own error, or with a RayExecutorError when the task's
+        worker died twice."""
+        ref = self.task.options(**self.resources(task.first)).remote(runner, task, out_dir, self.threads)
         self.refs.append(ref)
         result: Future = Future()
-        ref.future().add_done_callback(lambda done: _settle(result, done, spec, out_dir))
+        ref.future().add_done_callback(lambda done: _settle(result, done, task, out_dir))
         return result
 
-    def resources(self, spec: RunSpec) -> dict[str, float]:
+    def resources(self, spec: Any) -> dict[str, float]:
         """One GPU for a run on CUDA, else ``threads`` CPUs."""
         device = spec.train.get("device", "auto")
         if device == "cuda" or (device == "auto" and self.cluster_has_gpus):
@@ -127,7 +128,7 @@ class RayPool:
                 self.ray.cancel(ref, force=True)
 
 
-def _settle(result: Future, done: Future, spec: RunSpec, out_dir: str) -> None:
+def _settle(result: Future, done: Future, task: Task, out_dir: str) -> None:
     """Pass a task's outcome on: its row, the runner's own exception, or a one-line error for a
     task Ray could not finish."""
     if done.cancelled():
@@ -141,19 +142,23 @@ def _settle(result: Future, done: Future, spec: RunSpec, out_dir: str) -> None:
     if isinstance(cause, Exception):  # the runner raised: the same error as in a local sweep
         result.set_exception(cause)
         return
+    spec = task.first
+    what = f"run {spec.data} {spec.backbone}-{spec.mixer} s{spec.seed} (config_hash {spec.config_hash()})"
+    if len(task.specs) > 1:
+        what = f"stacked runs {task.label()}"
     result.set_exception(RayExecutorError(
-        f"run {spec.data} {spec.backbone}-{spec.mixer} s{spec.seed} (config_hash {spec.config_hash()}): its Ray task "
+        f"{what}: its Ray task "
         f"failed {TASK_RETRIES + 1} times ({type(error).__name__}: {_first_line(error)}); run the sweep again to "
         f"resume it from its checkpoint in {out_dir}"
     ))
 
 
-def _train_in_task(runner: Any, spec: RunSpec, out_dir: str, threads: int) -> dict[str, Any]:
-    """The task body on a worker: ``threads`` torch threads, then the runner, resuming."""
+def _train_in_task(runner: Any, task: Task, out_dir: str, threads: int) -> list[dict[str, Any]]:
+    """The task body on a worker: ``threads`` torch threads, then the task's runs, resuming."""
     import torch
 
     torch.set_num_threads(threads)
-    return runner(spec, out_dir=out_dir, resume=True, progress=False)
+    return task.run(runner, out_dir, progress=False)
 
 
 def _first_line(err: BaseException) -> str:

@@ -13,7 +13,8 @@ on stderr.
 
 Runs train in this process, in a pool of local worker processes, or as tasks on a Ray cluster
 (``msmix.experiment.ray_executor``); whichever trains them, this process claims them and writes
-their rows.
+their rows. With ``stack_seeds`` the seeds of one configuration train together as one stacked
+model (``msmix.experiment.tasks``), a row still written for each.
 """
 
 from __future__ import annotations
@@ -44,16 +45,14 @@ from msmix.experiment.results import (
     results_path,
 )
 from msmix.experiment.settings import spec_settings
+from msmix.experiment.tasks import Runner, Task, plan_tasks
 from msmix.train import RunSpec, finished_no_epoch, run_dir_of
 from msmix.train.checkpoint import LAST
 from msmix.train.progress import StepProgress
 from msmix.train.threads import idle_threads
 
-Runner = Callable[..., dict[str, Any]]
-"""Trains one RunSpec: ``runner(spec, out_dir=..., resume=..., progress=...) -> results row``."""
-
-Submit = Callable[[RunSpec], Future]
-"""Starts one run elsewhere (a pool worker, a Ray task); the Future holds its results row."""
+Submit = Callable[[Task], Future]
+"""Starts one task elsewhere (a pool worker, a Ray task); the Future holds its results rows."""
 
 EXECUTORS = ("local", "ray")
 
@@ -68,6 +67,7 @@ def run_sweep(
     threads: int | None = None,
     executor: str = "local",
     ray_address: str | None = None,
+    stack_seeds: bool = False,
 ) -> pd.DataFrame:
     """Run every spec whose config hash has no row in ``out_dir/results.csv`` yet.
 
@@ -90,6 +90,9 @@ def run_sweep(
             runs and writes every row.
         ray_address: the cluster to join (``ray.init(address=...)``); None joins the Ray session
             open in this process, else starts a local instance.
+        stack_seeds: train the seeds of each configuration together as one stacked model
+            (``msmix.train.stacked``) where the backbone allows it; a stacked group is one job.
+            Stacked runs keep no checkpoints: a group that is killed trains again.
 
     Returns:
         The rows of these specs from the results table, in the order of ``specs``.
@@ -118,12 +121,13 @@ def run_sweep(
 
         claims = _Claims(out_dir, path, on_done_elsewhere=lambda spec: bar.step(f"{_label(spec)} (another sweep)"))
         while todo:
+            tasks = plan_tasks(todo, stack_seeds)
             if executor == "ray":
-                _run_on_ray(todo, str(out_dir), jobs, threads or 1, ray_address, runner, record, claims)
+                _run_on_ray(tasks, str(out_dir), jobs, threads or 1, ray_address, runner, record, claims)
             elif jobs == 1:
-                _run_in_turn(todo, str(out_dir), runner, record, claims, progress)
+                _run_in_turn(tasks, str(out_dir), runner, record, claims, progress)
             else:
-                _run_in_pool(todo, str(out_dir), jobs, threads or idle_threads(jobs), runner, record, claims)
+                _run_in_pool(tasks, str(out_dir), jobs, threads or idle_threads(jobs), runner, record, claims)
             todo = claims.wait_for_others()
     return _rows_of(specs, path)
 
@@ -216,12 +220,13 @@ class _Claims:
         with locked(self.results):  # never a half-written row of the other sweep
             return spec.config_hash() in finished_hashes(self.results)
 
-    def claimed(self, specs: Iterable[RunSpec]) -> Iterator[tuple[RunSpec, Claim]]:
-        """Each spec this sweep may train now, with its held claim, in order."""
-        for spec in specs:
-            claim = self.take(spec)
-            if claim is not None:
-                yield spec, claim
+    def claimed(self, tasks: Iterable[Task]) -> Iterator[tuple[Task, list[Claim]]]:
+        """Each task this sweep may train now, cut to the runs whose claims it holds, with those
+        claims, in order."""
+        for task in tasks:
+            taken = [(spec, claim) for spec in task.specs if (claim := self.take(spec)) is not None]
+            if taken:
+                yield Task(tuple(spec for spec, _ in taken)), [claim for _, claim in taken]
 
 
 def _say(message: str) -> None:
@@ -230,17 +235,27 @@ def _say(message: str) -> None:
 
 
 def _run_in_turn(
-    specs: list[RunSpec],
+    tasks: list[Task],
     out_dir: str,
     runner: Runner,
     record: Callable[[RunSpec, dict[str, Any]], None],
     claims: _Claims,
     progress: bool,
 ) -> None:
-    """Train ``specs`` one after another in this process, each while holding its claim."""
-    for spec, claim in claims.claimed(specs):
-        with claim:
-            record(spec, runner(spec, out_dir=out_dir, resume=True, progress=progress))
+    """Train ``tasks`` one after another in this process, each while holding its runs' claims."""
+    for task, held in claims.claimed(tasks):
+        with _holding(held):
+            for spec, row in zip(task.specs, task.run(runner, out_dir, progress)):
+                record(spec, row)
+
+
+@contextlib.contextmanager
+def _holding(claims: list[Claim]) -> Iterator[None]:
+    """Release every claim on leaving, whatever happens."""
+    with contextlib.ExitStack() as stack:
+        for claim in claims:
+            stack.enter_context(claim)
+        yield
 
 
 def _train_run(spec: RunSpec, **kwargs: Any) -> dict[str, Any]:
@@ -272,7 +287,7 @@ def _rows_of(specs: list[RunSpec], path: Path) -> pd.DataFrame:
 
 
 def _run_in_pool(
-    specs: list[RunSpec],
+    tasks: list[Task],
     out_dir: str,
     jobs: int,
     threads: int,
@@ -280,22 +295,22 @@ def _run_in_pool(
     record: Callable[[RunSpec, dict[str, Any]], None],
     claims: _Claims,
 ) -> None:
-    """Train ``specs`` in ``jobs`` fresh processes of ``threads`` torch threads each, claiming each
-    run as it is handed to a worker; the first failure stops new runs and is raised once the runs
-    in flight have finished and been recorded. Claims are released only once the workers are done."""
-    jobs = min(jobs, len(specs))
-    _drive_claimed(specs, jobs, _local_pool(jobs, threads, runner, out_dir), record, claims)
+    """Train ``tasks`` in ``jobs`` fresh processes of ``threads`` torch threads each, claiming each
+    task's runs as it is handed to a worker; the first failure stops new tasks and is raised once
+    those in flight have finished and been recorded. Claims are released only once the workers are done."""
+    jobs = min(jobs, len(tasks))
+    _drive_claimed(tasks, jobs, _local_pool(jobs, threads, runner, out_dir), record, claims)
 
 
 @contextlib.contextmanager
 def _local_pool(jobs: int, threads: int, runner: Runner, out_dir: str) -> Iterator[Submit]:
     """Worker processes on this machine; leaving waits for the runs they are training."""
     with ProcessPoolExecutor(jobs, mp_context=_pool_context(), initializer=_init_worker, initargs=(threads, os.getpid())) as pool:
-        yield lambda spec: pool.submit(_work, runner, spec, out_dir)
+        yield lambda task: pool.submit(_work, runner, task, out_dir)
 
 
 def _run_on_ray(
-    specs: list[RunSpec],
+    tasks: list[Task],
     out_dir: str,
     jobs: int,
     threads: int,
@@ -304,30 +319,31 @@ def _run_on_ray(
     record: Callable[[RunSpec, dict[str, Any]], None],
     claims: _Claims,
 ) -> None:
-    """Train ``specs`` as Ray tasks, ``jobs`` at a time, claimed and recorded here as in a pool."""
+    """Train ``tasks`` as Ray tasks, ``jobs`` at a time, claimed and recorded here as in a pool."""
     from msmix.experiment.ray_executor import ray_pool
 
-    _drive_claimed(specs, min(jobs, len(specs)), ray_pool(address, threads, runner, out_dir), record, claims)
+    _drive_claimed(tasks, min(jobs, len(tasks)), ray_pool(address, threads, runner, out_dir), record, claims)
 
 
 def _drive_claimed(
-    specs: list[RunSpec],
+    tasks: list[Task],
     jobs: int,
     pool: contextlib.AbstractContextManager[Submit],
     record: Callable[[RunSpec, dict[str, Any]], None],
     claims: _Claims,
 ) -> None:
-    """Keep ``jobs`` claimed runs in ``pool`` until all ran; raise the first failure once the
-    runs in flight have finished and been recorded. Claims of runs still in flight (an
+    """Keep ``jobs`` claimed tasks in ``pool`` until all ran; raise the first failure once the
+    tasks in flight have finished and been recorded. Claims of tasks still in flight (an
     interrupt) are released only once the pool is left, i.e. its workers are done."""
-    queue = claims.claimed(specs)
-    in_flight: dict[Future, tuple[RunSpec, Claim]] = {}
+    queue = claims.claimed(tasks)
+    in_flight: dict[Future, tuple[Task, list[Claim]]] = {}
     try:
         with pool as submit:
             failure = _drive_pool(submit, queue, in_flight, jobs, record)
     finally:
-        for _, claim in in_flight.values():
-            claim.release()
+        for _, held in in_flight.values():
+            for claim in held:
+                claim.release()
         queue.close()
     if failure is not None:
         raise failure
@@ -335,12 +351,12 @@ def _drive_claimed(
 
 def _drive_pool(
     submit: Submit,
-    queue: Iterator[tuple[RunSpec, Claim]],
-    in_flight: dict[Future, tuple[RunSpec, Claim]],
+    queue: Iterator[tuple[Task, list[Claim]]],
+    in_flight: dict[Future, tuple[Task, list[Claim]]],
     jobs: int,
     record: Callable[[RunSpec, dict[str, Any]], None],
 ) -> BaseException | None:
-    """Keep ``jobs`` claimed runs in the pool until the queue is empty; returns the first failure."""
+    """Keep ``jobs`` claimed tasks in the pool until the queue is empty; returns the first failure."""
     failure: BaseException | None = None
     try:
         while True:
@@ -350,11 +366,12 @@ def _drive_pool(
                 return failure
             finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in finished:
-                spec, claim = in_flight.pop(future)
-                with claim:
+                task, held = in_flight.pop(future)
+                with _holding(held):
                     error = future.exception()
                     if error is None:
-                        record(spec, future.result())
+                        for spec, row in zip(task.specs, future.result()):
+                            record(spec, row)
                     elif failure is None:
                         failure = error
     except BaseException:
@@ -367,8 +384,8 @@ def _cancel(futures: Iterable[Future]) -> None:
         future.cancel()
 
 
-def _work(runner: Runner, spec: RunSpec, out_dir: str) -> dict[str, Any]:
-    return runner(spec, out_dir=out_dir, resume=True, progress=False)
+def _work(runner: Runner, task: Task, out_dir: str) -> list[dict[str, Any]]:
+    return task.run(runner, out_dir, progress=False)
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:

@@ -77,6 +77,19 @@ def test_a_ray_sweep_writes_the_table_a_local_sweep_writes(ray_instance, specs, 
 
 
 @pytest.mark.slow
+def test_stacked_seeds_as_ray_tasks_write_the_table_of_a_local_stacked_sweep(ray_instance, specs, tmp_path: Path) -> None:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        local = run_sweep(specs, tmp_path / "local", progress=False, stack_seeds=True)
+    finally:
+        torch.set_num_threads(threads)
+    table = run_sweep(specs, tmp_path / "ray", jobs=2, threads=1, progress=False, executor="ray", stack_seeds=True)
+    assert (table["stacked_seeds"] == 2).all()  # two tasks, each a configuration's two seeds
+    assert_same_table(table, local)
+
+
+@pytest.mark.slow
 def test_a_worker_killed_mid_run_is_retried_and_the_table_completes(ray_instance, specs, local_table, tmp_path: Path) -> None:
     marker = kill_marker(tmp_path, specs[1].config_hash())
     marker.write_text("1")
