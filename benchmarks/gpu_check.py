@@ -11,6 +11,8 @@
     (``gpu_epoch_times.py``).
 (d) MMSA 2.2.1's own pipeline on the same file, model config and batch, beside (c)'s fp32 numbers
     (``mmsa_epoch.py`` run by ``epoch_time.mmsa_epoch_seconds``), when a Python with MMSA is given.
+(e) Stacked seeds: N MS-Mix runs of each stackable backbone on the same file, in turn and then as
+    one stacked model (``stacked_seeds.py``): wall times, speed-up and peak memory.
 
 The cheap parts run first and the report is rewritten after every row, so a run cut short keeps
 what it measured; a part or row that fails leaves its error line in the report and the others go
@@ -49,14 +51,16 @@ import epoch_time  # noqa: E402
 import gpu_epoch_times  # noqa: E402
 import gpu_equivalence  # noqa: E402
 import mmsa_epoch  # noqa: E402
+import stacked_seeds  # noqa: E402
 
 T = TypeVar("T")
-PARTS = ("a", "b", "c", "d")
+PARTS = ("a", "b", "c", "d", "e")
 TITLES = {
     "a": "(a) CUDA equivalence: fp32 on the device against the CPU",
     "b": '(b) No host synchronisation: a training epoch under set_sync_debug_mode("error")',
     "c": "(c) Epoch time and peak memory at MOSI's shapes",
     "d": "(d) Side by side with MMSA 2.2.1's pipeline (fp32, same file, config and batch)",
+    "e": "(e) Stacked seeds against the same seeds in turn",
 }
 MMSA_MODELS = ("tfn", "lmf", "mult")
 GOALS = {"tfn": 30, "lmf": 30, "mult": 35}
@@ -224,6 +228,15 @@ def part_d(report: Report, args: argparse.Namespace, path: Path, ours: list[gpu_
     report.add("d", "\n".join(lines))
 
 
+def part_e(report: Report, args: argparse.Namespace, path: Path) -> None:
+    rows = []
+    for backbone in [b for b in args.backbones if b in stacked_seeds.STACKABLE]:
+        row = guarded(report, "e", backbone, lambda: stacked_seeds.measure(
+            backbone, stacked_seeds.load(str(path), backbone), args.seeds, args.epochs, args.device))
+        rows += [row] if row is not None else []
+    report.add("e", stacked_seeds.table(rows, args.device))
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda" if torch.cuda.is_available() else "cpu")
@@ -234,6 +247,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--mixers", nargs="+", help="default: all; none msmix when quick")
     parser.add_argument("--variants", nargs="+", choices=tuple(gpu_epoch_times.VARIANTS), help="default: all; fp32 bf16 when quick")
     parser.add_argument("--epochs", type=int, help="epochs timed per variant in (c) and (d), the first left out (default 4; 2 when quick)")
+    parser.add_argument("--seeds", type=int, help="seeds stacked in (e) (default 5; 2 when quick)")
     parser.add_argument("--mmsa-python", help="Python of a venv with MMSA==2.2.1, for (d) (default: this one, if it has MMSA)")
     args = parser.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -242,6 +256,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.mixers = args.mixers or (list(QUICK_MIXERS) if args.quick else msmix.mixing.available())
     args.variants = args.variants or (["fp32", "bf16"] if args.quick else list(gpu_epoch_times.VARIANTS))
     args.epochs = args.epochs or (2 if args.quick else 4)
+    args.seeds = args.seeds or (2 if args.quick else 5)
     return args
 
 
@@ -251,13 +266,14 @@ def main(argv: list[str] | None = None) -> int:
     demo = demo_data(QUICK_FRACTION if args.quick else 1.0)
     halved = demo_data(QUICK_FRACTION if args.quick else EQUIVALENCE_FRACTION)
     with tempfile.TemporaryDirectory() as tmp:
-        path = mosi_shaped_file(Path(tmp), args.quick) if {"c", "d"} & set(args.parts) else Path(tmp)
+        path = mosi_shaped_file(Path(tmp), args.quick) if {"c", "d", "e"} & set(args.parts) else Path(tmp)
         fast = [v for v in args.variants if v != "compile"]
         timed: list[gpu_epoch_times.EpochTime] = []
         steps: list[tuple[str, Callable[[], Any]]] = [
             ("b", lambda: part_b(report, args, demo)),
             ("c", lambda: part_c(report, args, path, fast)),
             ("d", lambda: part_d(report, args, path, timed)),
+            ("e", lambda: part_e(report, args, path)),
             ("a", lambda: part_a(report, args, halved)),
             ("c", lambda: part_c(report, args, path, ["compile"]) if "compile" in args.variants else None),
         ]

@@ -33,6 +33,7 @@ def test_a_quick_cpu_run_writes_every_part_of_the_report(tmp_path: Path) -> None
         assert f"| {backbone} | msmix | not checked (CPU) |" in report
         for variant in ("fp32", "bf16"):
             assert f"| {backbone} | {variant} | " in report
+        assert f"| {backbone} | 2 | 2 | " in report.split("## (e)")[1], "a stacked-seeds row is missing"
     assert report.count("| yes |") == 4, "on one device the two runs must agree exactly"
     assert "skipped: no Python with MMSA 2.2.1" in report
 
