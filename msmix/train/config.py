@@ -15,6 +15,7 @@ from msmix.train.run_spec import MAX_SEED
 OPTIMIZERS = ("adam", "adamw")
 SCHEDULERS = (None, "plateau", "cosine")
 DEVICES = ("auto", "cpu", "cuda")
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune")
 OBJECTIVE_KEYS = ("loss", "mix_weight", "sal_weight", "backbone_weights")
 """Objective settings, written flat in overrides (``train.loss=mse``) and kept in ``TrainConfig.objective``."""
 
@@ -35,6 +36,11 @@ class TrainConfig:
     trains on a seeded, stratified share of the train split (validation and test unchanged); the
     share is drawn where runs are assembled (``msmix.train.assemble``, with
     ``msmix.data.subset.train_subset``), so a Trainer built by hand trains on the data it is given.
+    ``compile_mode`` is ``torch.compile``'s mode when ``compile`` is set: ``"reduce-overhead"``
+    replays the compiled steps as CUDA graphs on a GPU (one launch for a whole forward or backward,
+    where a small backbone's step is launch overhead; on a CPU it compiles as ``"default"``).
+    Compiled code draws dropout masks from its own generator, so with dropout a compiled run is
+    not the plain run's twin digit for digit (without dropout it is, within float tolerance).
     ``precision`` ``"bf16"`` runs forward passes and losses under bfloat16 autocast, weights and
     optimiser staying float32 (``msmix.train.precision``); ``"fp32"`` keeps every result as it was.
     """
@@ -56,6 +62,7 @@ class TrainConfig:
     train_fraction: float = 1.0
     device: str = "auto"
     compile: bool = False
+    compile_mode: str = "default"
     precision: str = "fp32"
     plateau_factor: float = 0.5
     plateau_patience: int = 5
@@ -86,6 +93,7 @@ class TrainConfig:
         _require("scheduler", self.scheduler in SCHEDULERS, f"one of {SCHEDULERS}", self)
         _require("device", self.device in DEVICES, f"one of {DEVICES}", self)
         _require("compile", isinstance(self.compile, bool), "True or False", self)
+        _require("compile_mode", self.compile_mode in COMPILE_MODES, f"one of {COMPILE_MODES}", self)
         _require("precision", self.precision in PRECISIONS, f"one of {PRECISIONS}", self)
         _require("reuse_cpu_memory", isinstance(self.reuse_cpu_memory, bool), "True or False", self)
 

@@ -4,7 +4,8 @@ The step is built for speed without changing any model: batches are cut by index
 tensors already on the device, originals and mixed samples go through ``fuse`` as one batch, Adam
 runs fused, gradients are freed rather than zeroed, and losses are summed on the device and read
 once per epoch (no per-step host sync). Evaluation runs under ``torch.inference_mode`` in large
-batches. ``compile=True`` compiles ``encode`` and ``fuse`` with ``torch.compile``; ``precision="bf16"``
+batches. ``compile=True`` compiles ``encode`` and ``fuse`` with ``torch.compile`` (in
+``compile_mode``; ``"reduce-overhead"`` for CUDA graphs); ``precision="bf16"``
 runs forward passes and losses under bfloat16 autocast (``msmix.train.precision``). After each
 epoch a mixer with intensity predictors (MS-Mix) is probed (``msmix.train.intensity_probe``) and
 the numbers join the epoch's record, so a collapse of its predictors shows in the history.
@@ -132,8 +133,8 @@ class Trainer:
         self._encode: Callable[[Batch], Any] = model.encode
         self._fuse: Callable[..., FuseOutput] = model.fuse
         if config.compile:
-            self._encode = torch.compile(model.encode)
-            self._fuse = torch.compile(model.fuse)
+            self._encode = torch.compile(model.encode, mode=config.compile_mode)
+            self._fuse = torch.compile(model.fuse, mode=config.compile_mode)
 
     # -- public API ---------------------------------------------------------------------------
 

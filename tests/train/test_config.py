@@ -23,6 +23,7 @@ from tiny_setup import TINY_RECIPE
         ("device", "tpu", "device must be one of"),
         ("plateau_factor", 1.0, "plateau_factor must be a number in"),
         ("compile", "yes", "compile must be True or False"),
+        ("compile_mode", "cudagraphs", "compile_mode must be one of"),
         ("train_fraction", 0.0, r"train_fraction must be a number in \(0, 1\]"),
         ("train_fraction", 1.25, r"train_fraction must be a number in \(0, 1\]"),
         ("train_fraction", "0.5", r"train_fraction must be a number in \(0, 1\]"),

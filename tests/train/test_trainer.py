@@ -269,3 +269,11 @@ def test_fit_twice_without_resume_is_refused(tiny_data):
     trainer.fit()
     with pytest.raises(RuntimeError, match="already trained"):
         trainer.fit()
+
+
+@pytest.mark.parametrize("mode", ["default", "reduce-overhead"])
+def test_compile_mode_is_the_mode_encode_and_fuse_are_compiled_in(tiny_data, monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    compiled = []
+    monkeypatch.setattr(torch, "compile", lambda fn, mode: compiled.append((fn.__name__, mode)) or fn)
+    make_trainer(tiny_data, compile=True, compile_mode=mode)
+    assert compiled == [("encode", mode), ("fuse", mode)]
