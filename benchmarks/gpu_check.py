@@ -7,12 +7,14 @@
 (b) No host synchronisation: a warmed-up training epoch of each backbone with MS-Mix, and of LMF
     with each mixer, runs under ``torch.cuda.set_sync_debug_mode("error")`` (the trainer of
     ``cuda_step_check.py``); the first synchronising msmix line is named.
-(c) Seconds per epoch and peak memory of each backbone at MOSI's shapes: fp32, bf16, compiled
+(c) Seconds per epoch, peak memory and last validation loss of each backbone at MOSI's shapes: fp32, bf16,
+    compiled, and compiled as CUDA graphs (``compile_mode="reduce-overhead"``)
     (``gpu_epoch_times.py``).
 (d) MMSA 2.2.1's own pipeline on the same file, model config and batch, beside (c)'s fp32 numbers
     (``mmsa_epoch.py`` run by ``epoch_time.mmsa_epoch_seconds``), when a Python with MMSA is given.
 (e) Stacked seeds: N MS-Mix runs of each stackable backbone on the same file, in turn and then as
     one stacked model (``stacked_seeds.py``): wall times, speed-up and peak memory.
+(f) The paper's 540-run grid projected from (e)'s and (c)'s epoch times (``grid_projection.py``).
 
 The cheap parts run first and the report is rewritten after every row, so a run cut short keeps
 what it measured; a part or row that fails leaves its error line in the report and the others go
@@ -50,17 +52,19 @@ import cuda_step_check  # noqa: E402
 import epoch_time  # noqa: E402
 import gpu_epoch_times  # noqa: E402
 import gpu_equivalence  # noqa: E402
+import grid_projection  # noqa: E402
 import mmsa_epoch  # noqa: E402
 import stacked_seeds  # noqa: E402
 
 T = TypeVar("T")
-PARTS = ("a", "b", "c", "d", "e")
+PARTS = ("a", "b", "c", "d", "e", "f")
 TITLES = {
     "a": "(a) CUDA equivalence: fp32 on the device against the CPU",
     "b": '(b) No host synchronisation: a training epoch under set_sync_debug_mode("error")',
     "c": "(c) Epoch time and peak memory at MOSI's shapes",
     "d": "(d) Side by side with MMSA 2.2.1's pipeline (fp32, same file, config and batch)",
     "e": "(e) Stacked seeds against the same seeds in turn",
+    "f": "(f) The paper's grid, projected from (e) and (c)",
 }
 MMSA_MODELS = ("tfn", "lmf", "mult")
 GOALS = {"tfn": 30, "lmf": 30, "mult": 35}
@@ -228,13 +232,29 @@ def part_d(report: Report, args: argparse.Namespace, path: Path, ours: list[gpu_
     report.add("d", "\n".join(lines))
 
 
-def part_e(report: Report, args: argparse.Namespace, path: Path) -> None:
+def part_e(report: Report, args: argparse.Namespace, path: Path) -> list[stacked_seeds.StackedTime]:
     rows = []
     for backbone in [b for b in args.backbones if b in stacked_seeds.STACKABLE]:
         row = guarded(report, "e", backbone, lambda: stacked_seeds.measure(
             backbone, stacked_seeds.load(str(path), backbone), args.seeds, args.epochs, args.device))
         rows += [row] if row is not None else []
     report.add("e", stacked_seeds.table(rows, args.device))
+    return rows
+
+
+def part_f(report: Report, timed: list[Any]) -> None:
+    """Seconds per MOSI epoch of one seed: (e)'s faster way with MS-Mix, else (c)'s plain fp32."""
+    seconds: dict[str, tuple[float, str]] = {}
+    for row in timed:
+        if isinstance(row, stacked_seeds.StackedTime):
+            runs = row.seeds * row.epochs
+            stacked, alone = row.stacked_seconds / runs, row.sequential_seconds / runs
+            how = f"MS-Mix, {row.seeds} stacked (e)" if stacked <= alone else "MS-Mix, in turn (e)"
+            seconds[row.backbone] = (min(stacked, alone), how)
+    for row in timed:
+        if isinstance(row, gpu_epoch_times.EpochTime) and row.variant == "fp32" and row.backbone not in seconds:
+            seconds[row.backbone] = (row.seconds_per_epoch, "fp32, no mixer (c)")
+    report.add("f", grid_projection.project(seconds) if seconds else "- not run: needs part (e) or (c)")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -267,15 +287,17 @@ def main(argv: list[str] | None = None) -> int:
     halved = demo_data(QUICK_FRACTION if args.quick else EQUIVALENCE_FRACTION)
     with tempfile.TemporaryDirectory() as tmp:
         path = mosi_shaped_file(Path(tmp), args.quick) if {"c", "d", "e"} & set(args.parts) else Path(tmp)
-        fast = [v for v in args.variants if v != "compile"]
+        fast = [v for v in args.variants if v not in gpu_epoch_times.COMPILED]
+        compiled = [v for v in args.variants if v in gpu_epoch_times.COMPILED]
         timed: list[gpu_epoch_times.EpochTime] = []
         steps: list[tuple[str, Callable[[], Any]]] = [
             ("b", lambda: part_b(report, args, demo)),
             ("c", lambda: part_c(report, args, path, fast)),
             ("d", lambda: part_d(report, args, path, timed)),
             ("e", lambda: part_e(report, args, path)),
+            ("f", lambda: part_f(report, timed)),
             ("a", lambda: part_a(report, args, halved)),
-            ("c", lambda: part_c(report, args, path, ["compile"]) if "compile" in args.variants else None),
+            ("c", lambda: part_c(report, args, path, compiled) if compiled else None),
         ]
         for part, step in steps:
             if part in args.parts:

@@ -4,8 +4,9 @@ Part (c) of ``gpu_check.py``. Each backbone trains its published MOSI recipe (ba
 with no augmentation on a MOSI-shaped unaligned_50 file (``mmsa_epoch.make_data``, the file MMSA's
 side of ``epoch_time.py`` reads), for a few epochs; an epoch is one training pass and one validation
 pass, as in MMSA's trainer, and the first one (kernel selection, compilation) is left out of the
-median. The variants: plain fp32, ``precision="bf16"`` (autocast) and ``compile=True``
-(``torch.compile`` of encode and fuse). Peak memory is ``torch.cuda.max_memory_allocated`` over
+median. The variants: plain fp32, ``precision="bf16"`` (autocast), ``compile=True``
+(``torch.compile`` of encode and fuse) and ``graphs`` (compiled in ``"reduce-overhead"`` mode, which
+replays CUDA graphs). Peak memory is ``torch.cuda.max_memory_allocated`` over
 the variant's run (not measured on a CPU).
 """
 
@@ -22,7 +23,13 @@ import msmix.mixing
 import msmix.models
 from msmix.train import TrainConfig, Trainer
 
-VARIANTS = {"fp32": {}, "bf16": {"precision": "bf16"}, "compile": {"compile": True}}
+VARIANTS = {
+    "fp32": {},
+    "bf16": {"precision": "bf16"},
+    "compile": {"compile": True},
+    "graphs": {"compile": True, "compile_mode": "reduce-overhead"},
+}
+COMPILED = ("compile", "graphs")
 
 
 @dataclass
@@ -33,6 +40,7 @@ class EpochTime:
     seconds_per_epoch: float
     first_epoch_seconds: float
     peak_mib: float | None
+    valid_loss: float = float("nan")  # after the last epoch: the variants' numerics side by side
 
 
 def load_mosi_shaped(path: Path, backbone: str) -> msmix.data.Dataset:
@@ -54,13 +62,19 @@ def time_variant(backbone: str, variant: str, data: msmix.data.Dataset, device: 
     trainer.fit()
     seconds = [float(s) for s in trainer.history["seconds"]]
     peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else None
-    return EpochTime(backbone, variant, config.batch_size, statistics.median(seconds[1:] or seconds), seconds[0], peak)
+    return EpochTime(backbone, variant, config.batch_size, statistics.median(seconds[1:] or seconds), seconds[0], peak,
+                     float(trainer.history["valid_loss"].iloc[-1]))
 
 
 def table(rows: list[EpochTime]) -> str:
-    lines = ["| backbone | variant | batch | s/epoch (median after the first) | first epoch s | peak MiB |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    """Times, memory, and each variant's last validation loss beside plain fp32's (same seed and data:
+    compiled and bf16 runs should land close, not equal)."""
+    lines = ["| backbone | variant | batch | s/epoch (median after the first) | first epoch s | peak MiB | last valid loss | minus fp32's |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    plain = {r.backbone: r.valid_loss for r in rows if r.variant == "fp32"}
     for r in rows:
         peak = f"{r.peak_mib:.0f}" if r.peak_mib is not None else "n/a (CPU)"
-        lines.append(f"| {r.backbone} | {r.variant} | {r.batch_size} | {r.seconds_per_epoch:.4f} | {r.first_epoch_seconds:.3f} | {peak} |")
+        delta = f"{r.valid_loss - plain[r.backbone]:+.2e}" if r.backbone in plain else "-"
+        lines.append(f"| {r.backbone} | {r.variant} | {r.batch_size} | {r.seconds_per_epoch:.4f} | {r.first_epoch_seconds:.3f} | "
+                     f"{peak} | {r.valid_loss:.4f} | {delta} |")
     return "\n".join(lines)

@@ -35,6 +35,8 @@ def test_a_quick_cpu_run_writes_every_part_of_the_report(tmp_path: Path) -> None
             assert f"| {backbone} | {variant} | " in report
         assert f"| {backbone} | 2 | 2 | " in report.split("## (e)")[1], "a stacked-seeds row is missing"
     assert report.count("| yes |") == 4, "on one device the two runs must agree exactly"
+    projection = report.split("## (f)")[1]
+    assert "| tfn | " in projection and "| lmf | " in projection and "Projected grid (2 of 6 backbones" in projection
     assert "skipped: no Python with MMSA 2.2.1" in report
 
 
