@@ -75,3 +75,19 @@ def test_a_training_epoch_of_every_backbone_reads_no_tensor_on_the_host(backbone
     with no_host_sync():
         sums = trainer._train_epoch(1)
     assert sums is not None and torch.isfinite(sums).all()
+
+
+@pytest.mark.parametrize("factors", [[1.0, 1.0], [1.0, 0.5]], ids=["one rate", "per-member rates"])
+@pytest.mark.parametrize("backbone", [b for b in msmix.models.available() if msmix.models.backbone_class(b).stackable])
+def test_a_stacked_training_epoch_reads_no_tensor_on_the_host(backbone: str, factors: list[float], one_thread: None) -> None:
+    from msmix.train import StackedTrainer
+
+    data = tiny_dataset(n=24, seed=2, sequence="vision")
+    train = {"max_epochs": 1, "batch_size": 8, "clip_norm": 1.0, "clip_value": 1.0}
+    specs = [RunSpec(data="tiny", backbone=backbone, mixer="msmix", seed=s, train=train) for s in (3, 4)]
+    stacked = StackedTrainer([assemble(resolve(s, data.spec), data, progress=False) for s in specs], progress=False)
+    for member in stacked.members:
+        member.start()
+    with no_host_sync():
+        means, batch_losses = stacked._train_epoch(factors)
+    assert torch.isfinite(means).all() and torch.isfinite(batch_losses).all()
