@@ -22,6 +22,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from msmix.experiment.tasks import Task
+from msmix.train import RunSpec
 
 TASK_RETRIES = 1
 """How often Ray runs a task again whose worker died."""
@@ -114,7 +115,7 @@ class RayPool:
         ref.future().add_done_callback(lambda done: _settle(result, done, task, out_dir))
         return result
 
-    def resources(self, spec: Any) -> dict[str, float]:
+    def resources(self, spec: RunSpec) -> dict[str, float]:
         """One GPU for a run on CUDA, else ``threads`` CPUs."""
         device = spec.train.get("device", "auto")
         if device == "cuda" or (device == "auto" and self.cluster_has_gpus):

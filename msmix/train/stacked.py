@@ -32,9 +32,7 @@ from msmix.train.precision import autocast
 from msmix.train.progress import StepProgress, batch_bar
 from msmix.train.stacked_model import NotStackableError, StackedBackbone
 from msmix.train.stacked_step import stacked_training_loss
-from msmix.train.trainer import Trainer
-
-_PARTS = 5  # total, task, mixup, SAL, backbone losses: Trainer's _LOSS_PARTS
+from msmix.train.trainer import LOSS_PARTS, Trainer, loss_vector
 
 
 class StackedTrainer:
@@ -86,13 +84,13 @@ class StackedTrainer:
 
     def _train_epoch(self, factors: list[float]) -> tuple[Tensor, Tensor]:
         """One pass of every member over its train split: per member, the per-sample means of the
-        loss parts (N, 5) and each batch's total loss (N, batches), on the device."""
+        loss parts (N, len(LOSS_PARTS)) and each batch's total loss (N, batches), on the device."""
         self.model.train()
         for member in self.members:
             member.mixer.train()
         cfg, n = self.config, len(self.members[0].data.train)
         n_batches = math.ceil(n / cfg.batch_size)
-        sums = torch.zeros(len(self.members), _PARTS, device=self.device)
+        sums = torch.zeros(len(self.members), len(LOSS_PARTS), device=self.device)
         batch_losses = torch.zeros(len(self.members), n_batches, device=self.device)
         streams = [
             m.data.train.batches(cfg.batch_size, shuffle=True, generator=m.state.generators["shuffle"]) for m in self.members
@@ -110,10 +108,7 @@ class StackedTrainer:
                 if ends:
                     self._clip()
                     self._step(factors)
-                now = torch.stack([
-                    torch.stack([p.total, p.task, p.mixup, p.aux, sum(p.backbone.values(), p.task.new_zeros(()))])
-                    for p in parts
-                ]).detach()
+                now = torch.stack([loss_vector(p) for p in parts])
                 sums += now * len(batches[0])
                 batch_losses[:, i] = now[:, 0]
         return sums / n, batch_losses

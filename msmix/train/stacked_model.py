@@ -129,14 +129,19 @@ def check_stackable(members: Sequence[Backbone]) -> None:
     if not members:
         raise NotStackableError("stacking needs at least one member")
     first = members[0]
-    if not type(first).stackable:
-        raise NotStackableError(f"backbone {first.name!r} cannot train stacked; its seeds train one by one")
+    check_backbone_stacks(type(first))
+    shapes = {n: t.shape for n, t in first.state_dict().items()}
     for other in members[1:]:
         if type(other) is not type(first) or getattr(other, "config", None) != getattr(first, "config", None):
             raise NotStackableError("stacked members must be one backbone with one configuration")
-        shapes = {n: t.shape for n, t in other.state_dict().items()}
-        if shapes != {n: t.shape for n, t in first.state_dict().items()}:
+        if {n: t.shape for n, t in other.state_dict().items()} != shapes:
             raise NotStackableError("stacked members must have weights of the same names and shapes")
+
+
+def check_backbone_stacks(backbone: type[Backbone]) -> None:
+    """Refuse a backbone vmap cannot run (``Backbone.stackable``)."""
+    if not backbone.stackable:
+        raise NotStackableError(f"backbone {backbone.name!r} cannot train stacked; its seeds train one by one")
 
 
 def _key(name: str) -> str:

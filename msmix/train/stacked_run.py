@@ -22,7 +22,7 @@ from msmix.train.resolve import resolve
 from msmix.train.run import RESULT_FILE, SPEC_FILE, data_options_for, results_row, run_dir_of
 from msmix.train.run_spec import RunSpec
 from msmix.train.stacked import StackedTrainer
-from msmix.train.stacked_model import NotStackableError
+from msmix.train.stacked_model import NotStackableError, check_backbone_stacks
 
 
 def stack_key(spec: RunSpec) -> str:
@@ -51,8 +51,7 @@ def run_stacked(
         check_output_folder(out_dir)
     dataset = data if data is not None else load_data(specs[0].data, **data_options_for(specs[0]))
     resolved = [resolve(spec, dataset.spec) for spec in specs]
-    if not resolved[0].backbone.stackable:
-        raise NotStackableError(f"backbone {specs[0].backbone!r} cannot train stacked; its seeds train one by one")
+    check_backbone_stacks(resolved[0].backbone)  # before any member is built
     trainers = [assemble(r, dataset, progress=False) for r in resolved]
     results = StackedTrainer(trainers, progress=progress).fit()
     rows = []

@@ -34,7 +34,7 @@ from msmix.data.dataset import Dataset, Split
 from msmix.inference import predict
 from msmix.metrics import regression_metrics
 from msmix.mixing.base import Mixer
-from msmix.mixing.objective import pointwise_loss
+from msmix.mixing.objective import LossParts, pointwise_loss
 from msmix.models.base import Backbone, FuseOutput
 from msmix.train.allocator import reuse_freed_memory
 from msmix.train.callbacks import Callback, CallbackList
@@ -61,7 +61,14 @@ from msmix.train.resume import RunCheckpoints, TrainingState, Weights
 from msmix.train.rng import derived_seed, seed_everything
 from msmix.train.step import training_loss
 
-_LOSS_PARTS = ("train_loss", "train_task", "train_mixup", "train_aux", "train_model_aux")
+LOSS_PARTS = ("train_loss", "train_task", "train_mixup", "train_aux", "train_model_aux")
+"""The history's columns of a step's loss parts, in ``loss_vector``'s order."""
+
+
+def loss_vector(parts: LossParts) -> Tensor:
+    """A step's loss parts as one detached vector: total, task, mixup, SAL, the backbone's own."""
+    backbone = sum(parts.backbone.values(), parts.task.new_zeros(()))
+    return torch.stack([parts.total, parts.task, parts.mixup, parts.aux, backbone]).detach()
 
 
 def resolve_device(device: str) -> torch.device:
@@ -198,7 +205,7 @@ class Trainer:
         interrupted = False
         epochs_bar = StepProgress(self.config.max_epochs, "epochs", "epoch", initial=len(self.records), enabled=self.progress)
         with epochs_bar:
-            while not self._finished():
+            while not self.finished:
                 record = None if self._stop_flag.is_set() else self._run_epoch()
                 if record is None:
                     interrupted = True
@@ -236,7 +243,7 @@ class Trainer:
     @property
     def finished(self) -> bool:
         """Whether early stopping or ``max_epochs`` has ended the run."""
-        return self._finished()
+        return len(self.records) >= self.config.max_epochs or self.early_stopping.should_stop
 
     def save_epoch(self, record: EpochRecord) -> None:
         """Keep an epoch's record (from ``close_epoch``), and the weights when it is the best."""
@@ -261,7 +268,7 @@ class Trainer:
         """Everything after an epoch's training pass: check its per-batch losses, validate, probe
         the mixer, update early stopping and the schedule; the epoch's record (not yet saved).
 
-        ``means`` are the epoch's per-sample means of the loss parts (``_LOSS_PARTS`` order),
+        ``means`` are the epoch's per-sample means of the loss parts (``LOSS_PARTS`` order),
         ``batch_losses`` each batch's total loss. A StackedTrainer calls this for each of its
         member trainers after training them together.
         """
@@ -272,7 +279,7 @@ class Trainer:
         diagnostics = intensity_diagnostics(self.model, self.mixer, self.data, self.config)
         improved = self.early_stopping.update(epoch, valid_loss)
         step_scheduler(self.scheduler, valid_loss)
-        losses = dict(zip(_LOSS_PARTS, means.tolist()))
+        losses = dict(zip(LOSS_PARTS, means.tolist()))
         return EpochRecord(
             epoch=epoch,
             valid_loss=valid_loss,
@@ -298,7 +305,7 @@ class Trainer:
         self.mixer.train()
         split, cfg = self.data.train, self.config
         n_batches = math.ceil(len(split) / cfg.batch_size)
-        sums = torch.zeros(len(_LOSS_PARTS), device=self.device)
+        sums = torch.zeros(len(LOSS_PARTS), device=self.device)
         self._batch_losses = torch.zeros(n_batches, device=self.device)  # read once the epoch is over
         batches = split.batches(cfg.batch_size, shuffle=True, generator=self.state.generators["shuffle"])
         bar = batch_bar(batches, n_batches, f"epoch {epoch}", enabled=self.progress)
@@ -315,8 +322,7 @@ class Trainer:
                 if ends:
                     clip_gradients(self._params, cfg)
                     self.optimizer.step()
-                backbone_aux = sum(parts.backbone.values(), parts.task.new_zeros(()))
-                parts_now = torch.stack([parts.total, parts.task, parts.mixup, parts.aux, backbone_aux]).detach()
+                parts_now = loss_vector(parts)
                 sums += parts_now * len(batch)
                 self._batch_losses[i] = parts_now[0]
                 self.state.step += 1
@@ -369,9 +375,6 @@ class Trainer:
         self.state.generators["mix"].manual_seed(derived_seed(seed, 2))
         if self._checkpoints is not None:
             self._checkpoints.clear()
-
-    def _finished(self) -> bool:
-        return len(self.records) >= self.config.max_epochs or self.early_stopping.should_stop
 
     def _weight_bytes(self) -> int:
         """The size of the model's and mixer's weights (a checkpoint holds a few copies)."""
