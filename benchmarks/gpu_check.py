@@ -15,6 +15,8 @@
 (e) Stacked seeds: N MS-Mix runs of each stackable backbone on the same file, in turn and then as
     one stacked model (``stacked_seeds.py``): wall times, speed-up and peak memory.
 (f) The paper's 540-run grid projected from (e)'s and (c)'s epoch times (``grid_projection.py``).
+(g) MS-Mix's share of a training step: each backbone's fp32 training pass with no mixer, Manifold
+    Mixup and MS-Mix (``mixer_share.py``); the goal is the MS-Mix call at most 10 % of a step.
 
 The cheap parts run first and the report is rewritten after every row, so a run cut short keeps
 what it measured; a part or row that fails leaves its error line in the report and the others go
@@ -53,11 +55,12 @@ import epoch_time  # noqa: E402
 import gpu_epoch_times  # noqa: E402
 import gpu_equivalence  # noqa: E402
 import grid_projection  # noqa: E402
+import mixer_share  # noqa: E402
 import mmsa_epoch  # noqa: E402
 import stacked_seeds  # noqa: E402
 
 T = TypeVar("T")
-PARTS = ("a", "b", "c", "d", "e", "f")
+PARTS = ("a", "b", "c", "d", "e", "f", "g")
 TITLES = {
     "a": "(a) CUDA equivalence: fp32 on the device against the CPU",
     "b": '(b) No host synchronisation: a training epoch under set_sync_debug_mode("error")',
@@ -65,6 +68,7 @@ TITLES = {
     "d": "(d) Side by side with MMSA 2.2.1's pipeline (fp32, same file, config and batch)",
     "e": "(e) Stacked seeds against the same seeds in turn",
     "f": "(f) The paper's grid, projected from (e) and (c)",
+    "g": "(g) MS-Mix's share of a training step (fp32 training passes, MOSI's shapes)",
 }
 MMSA_MODELS = ("tfn", "lmf", "mult")
 GOALS = {"tfn": 30, "lmf": 30, "mult": 35}
@@ -257,6 +261,15 @@ def part_f(report: Report, timed: list[Any]) -> None:
     report.add("f", grid_projection.project(seconds) if seconds else "- not run: needs part (e) or (c)")
 
 
+def part_g(report: Report, args: argparse.Namespace, path: Path) -> None:
+    rows = []
+    for backbone in args.backbones:
+        data = guarded(report, "g", f"loading {path.name} for {backbone}", lambda: gpu_epoch_times.load_mosi_shaped(path, backbone))
+        row = guarded(report, "g", backbone, lambda: mixer_share.measure(backbone, data, args.device, args.epochs)) if data is not None else None
+        rows += [row] if row is not None else []
+    report.add("g", mixer_share.table(rows))
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda" if torch.cuda.is_available() else "cpu")
@@ -266,7 +279,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--backbones", nargs="+", help="default: all; lmf tfn when quick")
     parser.add_argument("--mixers", nargs="+", help="default: all; none msmix when quick")
     parser.add_argument("--variants", nargs="+", choices=tuple(gpu_epoch_times.VARIANTS), help="default: all; fp32 bf16 when quick")
-    parser.add_argument("--epochs", type=int, help="epochs timed per variant in (c) and (d), the first left out (default 4; 2 when quick)")
+    parser.add_argument("--epochs", type=int, help="epochs timed per variant in (c), (d) and (g), the first left out (default 4; 2 when quick)")
     parser.add_argument("--seeds", type=int, help="seeds stacked in (e) (default 5; 2 when quick)")
     parser.add_argument("--mmsa-python", help="Python of a venv with MMSA==2.2.1, for (d) (default: this one, if it has MMSA)")
     args = parser.parse_args(argv)
@@ -286,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     demo = demo_data(QUICK_FRACTION if args.quick else 1.0)
     halved = demo_data(QUICK_FRACTION if args.quick else EQUIVALENCE_FRACTION)
     with tempfile.TemporaryDirectory() as tmp:
-        path = mosi_shaped_file(Path(tmp), args.quick) if {"c", "d", "e"} & set(args.parts) else Path(tmp)
+        path = mosi_shaped_file(Path(tmp), args.quick) if {"c", "d", "e", "g"} & set(args.parts) else Path(tmp)
         fast = [v for v in args.variants if v not in gpu_epoch_times.COMPILED]
         compiled = [v for v in args.variants if v in gpu_epoch_times.COMPILED]
         timed: list[gpu_epoch_times.EpochTime] = []
@@ -296,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             ("d", lambda: part_d(report, args, path, timed)),
             ("e", lambda: part_e(report, args, path)),
             ("f", lambda: part_f(report, timed)),
+            ("g", lambda: part_g(report, args, path)),
             ("a", lambda: part_a(report, args, halved)),
             ("c", lambda: part_c(report, args, path, compiled) if compiled else None),
         ]

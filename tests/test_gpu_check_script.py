@@ -38,6 +38,9 @@ def test_a_quick_cpu_run_writes_every_part_of_the_report(tmp_path: Path) -> None
     projection = report.split("## (f)")[1]
     assert "| tfn | " in projection and "| lmf | " in projection and "Projected grid (2 of 6 backbones" in projection
     assert "skipped: no Python with MMSA 2.2.1" in report
+    share = report.split("## (g)")[1]
+    for backbone, batch in (("lmf", 64), ("tfn", 32)):
+        assert f"| {backbone} | {batch} | " in share and "% | <= 10% (call) |" in share, "a mixer-share row is missing"
 
 
 @pytest.mark.slow
