@@ -35,7 +35,7 @@ def add(commands: Any) -> None:
                    help="the Ray cluster to join, e.g. ray://head:10001 or auto (default: start a local Ray instance)")
     p.add_argument("--stack-seeds", action="store_true",
                    help="train the seeds of each configuration together as one stacked model (one job; every backbone "
-                   "but MISA; no checkpoints, so a killed group trains again); rows as usual")
+                   "but MISA; a killed group resumes from its seeds' checkpoints); rows as usual")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(handler=handle)
 

@@ -92,7 +92,7 @@ def run_sweep(
             open in this process, else starts a local instance.
         stack_seeds: train the seeds of each configuration together as one stacked model
             (``msmix.train.stacked``) where the backbone allows it; a stacked group is one job.
-            Stacked runs keep no checkpoints: a group that is killed trains again.
+            Each stacked seed keeps its own checkpoints, so a killed group resumes.
 
     Returns:
         The rows of these specs from the results table, in the order of ``specs``.

@@ -26,12 +26,13 @@ class Task:
     specs: tuple[RunSpec, ...]
 
     def run(self, runner: Runner, out_dir: str, progress: bool) -> list[dict[str, Any]]:
-        """Train the runs; their results rows, in order (one run goes through ``runner``, resuming)."""
+        """Train the runs, resuming what a killed worker left; their results rows, in order (one run
+        goes through ``runner``)."""
         if len(self.specs) == 1:
             return [runner(self.specs[0], out_dir=out_dir, resume=True, progress=progress)]
         from msmix.train.stacked_run import run_stacked
 
-        return run_stacked(self.specs, out_dir=out_dir, progress=progress)
+        return run_stacked(self.specs, out_dir=out_dir, progress=progress, resume=True)
 
     @property
     def first(self) -> RunSpec:

@@ -11,8 +11,11 @@ has ended keeps being carried along until the last one ends, but nothing of it i
 
 With dropout at 0, every member's history and metrics equal its separate run's within float
 tolerance (``tests/train/test_stacked.py``); with dropout, members draw other masks than their
-separate runs (``msmix.train.stacked_model``), so they agree in distribution only. Stacked runs
-keep no checkpoints: a killed group starts again.
+separate runs (``msmix.train.stacked_model``), so they agree in distribution only.
+
+Members built with run folders keep the checkpoints their own runs would (``last.pt`` with their
+share of the stacked optimiser state, ``best.pt``), so a killed group resumes (``fit(resume=True)``)
+and ends as it would have, and any member can also be resumed alone as an ordinary run.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from msmix.train.history import FitResult
+from msmix.train.history import EpochRecord, FitResult
 from msmix.train.optim import accumulation_step, build_optimizer, parameter_groups
 from msmix.train.precision import autocast
 from msmix.train.progress import StepProgress, batch_bar
@@ -36,10 +39,10 @@ from msmix.train.trainer import LOSS_PARTS, Trainer, loss_vector
 
 
 class StackedTrainer:
-    """Trains member Trainers (same configuration, different seeds, no run folders) together.
+    """Trains member Trainers (same configuration, different seeds) together.
 
     Args:
-        members: new Trainers, one per seed, built alike except for the seed.
+        members: new Trainers, one per seed, built alike except for the seed (and run folder).
         progress: an epoch bar and a batch bar.
     """
 
@@ -55,13 +58,26 @@ class StackedTrainer:
         self._base_lrs = [float(g["lr"]) for g in self.optimizer.param_groups]
         self._member_of = {id(p): i for i, params in enumerate(self._mixer_params) for p in params}
 
-    def fit(self) -> list[FitResult]:
+    def fit(self, resume: bool = False) -> list[FitResult]:
         """Train every member until its early stopping or ``max_epochs``; test each on its best
-        weights. One FitResult per member, in order; ``train_seconds`` is the group's time."""
+        weights. One FitResult per member, in order; ``train_seconds`` is the group's time.
+
+        Members built with a ``run_dir`` write their checkpoints after every epoch as their own
+        runs would (their optimiser's share of the stacked state included), so with ``resume``
+        each continues from its ``last.pt``. A member that a kill between two members' writes left
+        one epoch behind first trains that epoch on its own.
+        """
         for member in self.members:
-            member.start()
+            member.start(resume)
+        if any(m.records for m in self.members) and not all(m.finished for m in self.members):
+            self._catch_up()
+            self._restack()
+        seconds_before = max(m.state.train_seconds for m in self.members)
         started = time.perf_counter()
-        bar = StepProgress(self.config.max_epochs, "epochs", f"epoch ({len(self.members)} stacked)", enabled=self.progress)
+        batches = math.ceil(len(self.members[0].data.train) / self.config.batch_size)
+        done = max(len(m.records) for m in self.members)
+        bar = StepProgress(self.config.max_epochs, "epochs", f"epoch ({len(self.members)} stacked)", initial=done,
+                           enabled=self.progress)
         with bar:
             while not all(m.finished for m in self.members):
                 epoch_started = time.perf_counter()
@@ -75,10 +91,64 @@ class StackedTrainer:
                     with warnings.catch_warnings():  # a member's own optimiser never steps; its schedule still does
                         warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step", UserWarning)
                         record = member.close_epoch(means[i], batch_losses[i], member.config.lr * factors[i], epoch_started)
-                    member.save_epoch(record)
+                    member.state.step += batches
+                    member.state.train_seconds = seconds_before + time.perf_counter() - started
+                    self._save_member(i, record)
                 bar.step(f"{training} of {len(self.members)} still training")
-        seconds = time.perf_counter() - started
+        seconds = seconds_before + time.perf_counter() - started
         return [member.finish(seconds) for member in self.members]
+
+    # -- checkpoints and resume -----------------------------------------------------------------
+
+    def _save_member(self, i: int, record: EpochRecord) -> None:
+        """Keep member ``i``'s epoch; with a run folder, with its share of the optimiser state, so
+        its checkpoint is the one its own run would write."""
+        member = self.members[i]
+        if member.run_dir is None:
+            member.save_epoch(record)
+            return
+        for stacked, own in self._model_pairs(i):
+            if stacked in self.optimizer.state:
+                member.optimizer.state[own] = {k: _member_share(v, i, stacked) for k, v in self.optimizer.state[stacked].items()}
+        for param in self._mixer_params[i]:
+            if param in self.optimizer.state:
+                member.optimizer.state[param] = {k: v.clone() for k, v in self.optimizer.state[param].items()}
+        try:
+            member.save_epoch(record)
+        finally:
+            member.optimizer.state.clear()  # the copies were for the checkpoint only
+
+    def _catch_up(self) -> None:
+        """Members still training that are behind the furthest one train alone until level."""
+        training = [m for m in self.members if not m.finished]
+        level = max(len(m.records) for m in training)
+        for member in training:
+            while len(member.records) < level and not member.finished:
+                member.run_epoch()
+
+    def _restack(self) -> None:
+        """Stack the members' weights and optimiser states again, as their checkpoints left them."""
+        self.model = StackedBackbone([m.model for m in self.members]).to(self.device)
+        self.optimizer = build_optimizer(self._groups(), self.config)
+        reference = next(i for i, m in enumerate(self.members) if not m.finished)  # these share their step count
+        pairs = [self._model_pairs(i) for i in range(len(self.members))]
+        for j, (stacked, _) in enumerate(pairs[0]):
+            states = [m.optimizer.state.get(own[j][1]) for m, own in zip(self.members, pairs)]
+            if states[reference]:
+                self.optimizer.state[stacked] = {
+                    k: torch.stack([s[k] for s in states]) if v.dim() else v.clone() for k, v in states[reference].items()
+                }
+        for member, params in zip(self.members, self._mixer_params):
+            for param in params:
+                if member.optimizer.state.get(param):
+                    self.optimizer.state[param] = dict(member.optimizer.state[param])
+        for member in self.members:
+            member.optimizer.state.clear()
+
+    def _model_pairs(self, i: int) -> list[tuple[nn.Parameter, nn.Parameter]]:
+        """(stacked parameter, member ``i``'s own parameter) for every model weight."""
+        stacked = self.model.stacked_parameters()
+        return [(stacked["model." + n], p) for n, p in self.members[i].model.named_parameters()]
 
     # -- one epoch ----------------------------------------------------------------------------
 
@@ -180,6 +250,12 @@ class StackedTrainer:
                 p.sub_(old).mul_(f.to(p.dtype)).add_(old)
 
 
+def _member_share(value: Tensor, i: int, stacked: nn.Parameter) -> Tensor:
+    """Member ``i``'s part of a stacked optimiser state entry: its slice of a per-weight tensor
+    (exp_avg, exp_avg_sq), or a copy of a shared scalar (the step count)."""
+    return value[i].clone() if value.dim() and value.shape == stacked.shape else value.clone()
+
+
 def _check_members(members: Sequence[Trainer]) -> None:
     """Refuse members that differ in more than their seed, or that cannot train stacked."""
     if not members:
@@ -189,8 +265,6 @@ def _check_members(members: Sequence[Trainer]) -> None:
     for member in members:
         if dataclasses.replace(member.config, seed=0) != base:
             raise NotStackableError("stacked members must share every training setting but the seed")
-        if member.run_dir is not None:
-            raise NotStackableError("stacked runs keep no checkpoints; build their trainers without a run_dir")
         if type(member.mixer) is not type(first.mixer) or member.device != first.device:
             raise NotStackableError("stacked members must share their mixer and device")
         if len(member.data.train) != len(first.data.train):

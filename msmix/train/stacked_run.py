@@ -1,13 +1,15 @@
 """``run_stacked``: several seeds of one configuration trained as one stacked model, a row each.
 
 The rows are ``run``'s, plus ``stacked_seeds`` (how many trained together; their shared
-``train_seconds`` is the group's time). With an ``out_dir`` each member gets its usual run folder
-with ``spec.json`` and ``result.json`` (no checkpoints: a stacked group that is killed starts
-again), so a later ``run(spec, out_dir, resume=True)`` finds it finished.
+``train_seconds`` is the group's time). With an ``out_dir`` each member keeps the run folder, the
+checkpoints, ``spec.json`` and ``result.json`` its own ``run`` would, so with ``resume`` a killed
+group continues where its members' checkpoints stand, a finished member is not retrained, and a
+later ``run(spec, out_dir, resume=True)`` finds each run finished (or resumes it alone).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -35,11 +37,14 @@ def run_stacked(
     out_dir: str | Path | None = None,
     progress: bool = True,
     data: Dataset | None = None,
+    resume: bool = False,
 ) -> list[dict[str, Any]]:
     """Train ``specs`` (one configuration, several seeds) together; their results rows, in order.
 
-    Raises NotStackableError when they differ in more than the seed or their backbone cannot be
-    stacked (MISA); such runs train one by one with ``run``.
+    With ``resume`` the runs whose folders hold a result are not retrained (their stored rows are
+    returned) and the others continue from their checkpoints, as ``run(..., resume=True)`` does.
+    Raises NotStackableError when the specs differ in more than the seed or their backbone cannot
+    be stacked (MISA); such runs train one by one with ``run``.
     """
     if not specs:
         raise NotStackableError("run_stacked needs at least one spec")
@@ -49,19 +54,26 @@ def run_stacked(
         raise NotStackableError("stacked runs need different seeds")
     if out_dir is not None:
         check_output_folder(out_dir)
-    dataset = data if data is not None else load_data(specs[0].data, **data_options_for(specs[0]))
-    resolved = [resolve(spec, dataset.spec) for spec in specs]
-    check_backbone_stacks(resolved[0].backbone)  # before any member is built
-    trainers = [assemble(r, dataset, progress=False) for r in resolved]
-    results = StackedTrainer(trainers, progress=progress).fit()
-    rows = []
-    for spec, r, trainer, result in zip(specs, resolved, trainers, results):
-        run_dir = run_dir_of(spec, out_dir) if out_dir is not None else None
-        row = {**results_row(spec, result, r.train, r.model_settings(), str(trainer.device), run_dir),
-               "stacked_seeds": len(specs)}
-        if run_dir is not None:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            save_json(run_dir / SPEC_FILE, spec.to_dict())
-            save_json(run_dir / RESULT_FILE, row)
-        rows.append(row)
-    return rows
+    run_dirs = [run_dir_of(spec, out_dir) if out_dir is not None else None for spec in specs]
+    stored = {i: json.loads((d / RESULT_FILE).read_text()) for i, d in enumerate(run_dirs)
+              if resume and d is not None and (d / RESULT_FILE).is_file()}
+    todo = [i for i in range(len(specs)) if i not in stored]
+    if todo:
+        dataset = data if data is not None else load_data(specs[0].data, **data_options_for(specs[0]))
+        resolved = {i: resolve(specs[i], dataset.spec) for i in todo}
+        check_backbone_stacks(resolved[todo[0]].backbone)  # before any member is built
+        for i in todo:
+            if run_dirs[i] is not None:
+                run_dirs[i].mkdir(parents=True, exist_ok=True)
+                (run_dirs[i] / RESULT_FILE).unlink(missing_ok=True)
+                save_json(run_dirs[i] / SPEC_FILE, specs[i].to_dict())
+        trainers = {i: assemble(resolved[i], dataset, run_dir=run_dirs[i], progress=False) for i in todo}
+        results = StackedTrainer(list(trainers.values()), progress=progress).fit(resume=resume and out_dir is not None)
+        for i, result in zip(todo, results):
+            r = resolved[i]
+            row = {**results_row(specs[i], result, r.train, r.model_settings(), str(trainers[i].device), run_dirs[i]),
+                   "stacked_seeds": len(todo)}
+            if run_dirs[i] is not None:
+                save_json(run_dirs[i] / RESULT_FILE, row)
+            stored[i] = row
+    return [stored[i] for i in range(len(specs))]

@@ -191,16 +191,9 @@ class Trainer:
         """
         if self._fitted and not resume:
             raise RuntimeError("this Trainer has already trained; build a new one, or fit(resume=True) from its run_dir")
-        if resume and self.run_dir is None:
-            raise ValueError("fit(resume=True) needs a run_dir to resume from")
         self._stop_flag.clear()
         session_start = time.perf_counter()
-        if self._checkpoints is not None:
-            check_free_space(self._checkpoints.run_dir, self._weight_bytes())
-            self._checkpoints.remove_leftovers()
-        if not (resume and self._resume()):
-            self._start_fresh()
-        self._fitted = True
+        self._begin(resume)
         seconds_before = self.state.train_seconds
         interrupted = False
         epochs_bar = StepProgress(self.config.max_epochs, "epochs", "epoch", initial=len(self.records), enabled=self.progress)
@@ -232,13 +225,13 @@ class Trainer:
 
     # -- driven from outside: a StackedTrainer trains its member trainers together ---------------
 
-    def start(self) -> None:
-        """Set up a fresh run (seeds, generators) for training driven by a StackedTrainer, which
-        keeps no checkpoints, so the trainer must have no run folder."""
-        if self._fitted or self.run_dir is not None:
-            raise RuntimeError("only a new Trainer without a run_dir can be driven from outside")
-        self._start_fresh()
-        self._fitted = True
+    def start(self, resume: bool = False) -> None:
+        """Set up the run for training driven by a StackedTrainer, as ``fit`` does before its first
+        epoch: afresh (seeds, generators), or with ``resume`` from ``run_dir/last.pt`` when there
+        is one."""
+        if self._fitted:
+            raise RuntimeError("only a new Trainer can be driven from outside")
+        self._begin(resume)
 
     @property
     def finished(self) -> bool:
@@ -248,6 +241,16 @@ class Trainer:
     def save_epoch(self, record: EpochRecord) -> None:
         """Keep an epoch's record (from ``close_epoch``), and the weights when it is the best."""
         self._save_epoch(record)
+
+    def run_epoch(self) -> EpochRecord:
+        """Train, validate and keep one epoch on this trainer's own, as ``fit`` does (for a member a
+        killed StackedTrainer left an epoch behind the others)."""
+        started = time.perf_counter()
+        record = self._run_epoch()
+        assert record is not None, "run_epoch is not for a stopped trainer"
+        self.state.train_seconds += time.perf_counter() - started
+        self._save_epoch(record)
+        return record
 
     def finish(self, train_seconds: float) -> FitResult:
         """Restore the best weights and test them, as ``fit`` does at its end."""
@@ -367,6 +370,18 @@ class Trainer:
         return regression_metrics(pred.cpu(), labels.cpu(), self.data.spec.metrics_kind)
 
     # -- state: fresh start, checkpoints, resume ------------------------------------------------
+
+    def _begin(self, resume: bool) -> None:
+        """Before the first epoch of a session: check the run folder's disk, remove what a killed
+        writer left, then resume from ``last.pt`` (with ``resume``, when there is one) or start afresh."""
+        if resume and self.run_dir is None:
+            raise ValueError("resume=True needs a run_dir to resume from")
+        if self._checkpoints is not None:
+            check_free_space(self._checkpoints.run_dir, self._weight_bytes())
+            self._checkpoints.remove_leftovers()
+        if not (resume and self._resume()):
+            self._start_fresh()
+        self._fitted = True
 
     def _start_fresh(self) -> None:
         seed = self.config.seed

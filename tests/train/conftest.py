@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import torch
 
 from msmix.data import Dataset
+from msmix.data.cache import load_data
 from msmix.models import BACKBONES, Backbone, register_backbone
 from msmix.testing import TinyBackbone, tiny_dataset
 
@@ -30,3 +32,13 @@ def _every_training_test_on_one_thread(one_thread: None) -> None:
 @pytest.fixture
 def tiny_data() -> Dataset:
     return tiny_dataset()
+
+
+@pytest.fixture
+def toy64() -> Iterator[Dataset]:
+    """The toy data in float64, with float64 as the default dtype while the test runs (the exact
+    comparisons of stacked and separate runs)."""
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield load_data("toy", dtype=torch.float64)
+    torch.set_default_dtype(default)
