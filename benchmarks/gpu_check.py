@@ -89,10 +89,15 @@ class Report:
 
     header: str
     out: Path | None
-    sections: dict[str, list[str]] = field(default_factory=dict)
+    sections: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def add(self, part: str, text: str) -> None:
-        self.sections.setdefault(part, []).append(text)
+        """A new block at the end of the part's section."""
+        self.put(part, f"block {len(self.sections.get(part, {}))}", text)
+
+    def put(self, part: str, key: str, text: str) -> None:
+        """Set (or replace) the part's block ``key``: a table rewritten as its rows come in."""
+        self.sections.setdefault(part, {})[key] = text
         self.write()
 
     def failed(self, part: str, what: str, err: BaseException) -> None:
@@ -103,7 +108,7 @@ class Report:
     def text(self) -> str:
         blocks = [self.header]
         for part in PARTS:
-            blocks.append(f"## {TITLES[part]}\n\n" + "\n\n".join(self.sections.get(part, ["(not run)"])))
+            blocks.append(f"## {TITLES[part]}\n\n" + "\n\n".join(self.sections.get(part, {"": "(not run)"}).values()))
         return "\n\n".join(blocks) + "\n"
 
     def write(self) -> None:
@@ -154,7 +159,7 @@ def part_a(report: Report, args: argparse.Namespace, data: dict[bool, msmix.data
             row = guarded(report, "a", f"{backbone} + {mixer}", lambda: gpu_equivalence.compare(
                 backbone, mixer, data_for(backbone, data), args.device, epochs=1))
             rows += [row] if row is not None else []
-    report.add("a", gpu_equivalence.table(rows, args.device))
+            report.put("a", "table", gpu_equivalence.table(rows, args.device))
 
 
 @contextlib.contextmanager
@@ -190,7 +195,7 @@ def part_b(report: Report, args: argparse.Namespace, data: dict[bool, msmix.data
         verdict = guarded(report, "b", f"{backbone} + {mixer}", lambda: sync_free_epoch(backbone, mixer, data_for(backbone, data), args.device))
         if verdict is not None:
             lines.append(f"| {backbone} | {mixer} | {verdict} |")
-    report.add("b", "\n".join(lines))
+        report.put("b", "table", "\n".join(lines))
 
 
 def mosi_shaped_file(folder: Path, quick: bool) -> Path:
@@ -207,7 +212,7 @@ def part_c(report: Report, args: argparse.Namespace, path: Path, variants: list[
             row = guarded(report, "c", f"{backbone} {variant}", lambda: gpu_epoch_times.time_variant(
                 backbone, variant, data, args.device, args.epochs))
             rows += [row] if row is not None else []
-    report.add("c", gpu_epoch_times.table(rows))
+            report.put("c", "table " + " ".join(variants), gpu_epoch_times.table(rows))
     return rows
 
 
@@ -233,7 +238,7 @@ def part_d(report: Report, args: argparse.Namespace, path: Path, ours: list[gpu_
             continue
         theirs, mine = mmsa["seconds_per_epoch"], fp32[backbone]
         lines.append(f"| {backbone} | {mmsa['batch_size']} | {theirs:.4f} | {mine:.4f} | {theirs / mine:.1f}x | >= {GOALS[backbone]}x |")
-    report.add("d", "\n".join(lines))
+        report.put("d", "table", "\n".join(lines))
 
 
 def part_e(report: Report, args: argparse.Namespace, path: Path) -> list[stacked_seeds.StackedTime]:
@@ -242,7 +247,7 @@ def part_e(report: Report, args: argparse.Namespace, path: Path) -> list[stacked
         row = guarded(report, "e", backbone, lambda: stacked_seeds.measure(
             backbone, stacked_seeds.load(str(path), backbone), args.seeds, args.epochs, args.device))
         rows += [row] if row is not None else []
-    report.add("e", stacked_seeds.table(rows, args.device))
+        report.put("e", "table", stacked_seeds.table(rows, args.device))
     return rows
 
 
@@ -267,7 +272,7 @@ def part_g(report: Report, args: argparse.Namespace, path: Path) -> None:
         data = guarded(report, "g", f"loading {path.name} for {backbone}", lambda: gpu_epoch_times.load_mosi_shaped(path, backbone))
         row = guarded(report, "g", backbone, lambda: mixer_share.measure(backbone, data, args.device, args.epochs)) if data is not None else None
         rows += [row] if row is not None else []
-    report.add("g", mixer_share.table(rows))
+        report.put("g", "table", mixer_share.table(rows))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -59,3 +59,27 @@ def test_cuda_is_refused_in_one_line_where_there_is_none() -> None:
         pytest.skip("this machine has CUDA")
     done = run_script("--device", "cuda")
     assert done.returncode == 2 and "--device cuda: this PyTorch" in done.stderr
+
+
+def test_the_report_on_disk_holds_every_row_measured_so_far(tmp_path: Path) -> None:
+    """A run cut short (a device's time running out) keeps the rows it measured: a part's table is
+    rewritten on disk after each row, and failures stay beside it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gpu_check", SCRIPT)
+    gpu_check = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(SCRIPT.parent))
+    sys.modules["gpu_check"] = gpu_check  # dataclasses look their module up there
+    try:
+        spec.loader.exec_module(gpu_check)
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+        del sys.modules["gpu_check"]
+    out = tmp_path / "report.md"
+    report = gpu_check.Report("# header", out)
+    report.put("c", "table", "| tfn | 1 |")
+    assert "| tfn | 1 |" in out.read_text() and out.read_text().count("(not run)") == len(gpu_check.PARTS) - 1
+    report.add("c", "- FAILED lmf: boom")
+    report.put("c", "table", "| tfn | 1 |\n| mult | 2 |")
+    section = out.read_text().split("## (c)")[1].split("## (d)")[0]
+    assert section.count("| tfn | 1 |") == 1 and "| mult | 2 |" in section and "- FAILED lmf: boom" in section
