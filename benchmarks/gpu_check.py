@@ -8,8 +8,8 @@
     with each mixer, runs under ``torch.cuda.set_sync_debug_mode("error")`` (the trainer of
     ``cuda_step_check.py``); the first synchronising msmix line is named.
 (c) Seconds per epoch, peak memory and last validation loss of each backbone at MOSI's shapes: fp32, bf16,
-    compiled, and compiled as CUDA graphs (``compile_mode="reduce-overhead"``)
-    (``gpu_epoch_times.py``).
+    compiled, compiled as CUDA graphs (``compile_mode="reduce-overhead"``), and fp32 writing its
+    checkpoints after every epoch (``gpu_epoch_times.py``).
 (d) MMSA 2.2.1's own pipeline on the same file, model config and batch, beside (c)'s fp32 numbers
     (``mmsa_epoch.py`` run by ``epoch_time.mmsa_epoch_seconds``), when a Python with MMSA is given.
 (e) Stacked seeds: N MS-Mix runs of each stackable backbone on the same file, in turn and then as
@@ -283,7 +283,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--backbones", nargs="+", help="default: all; lmf tfn when quick")
     parser.add_argument("--mixers", nargs="+", help="default: all; none msmix when quick")
-    parser.add_argument("--variants", nargs="+", choices=tuple(gpu_epoch_times.VARIANTS), help="default: all; fp32 bf16 when quick")
+    parser.add_argument("--variants", nargs="+", choices=tuple(gpu_epoch_times.VARIANTS), help="default: all; fp32 bf16 checkpoints when quick")
     parser.add_argument("--epochs", type=int, help="epochs timed per variant in (c), (d) and (g), the first left out (default 4; 2 when quick)")
     parser.add_argument("--seeds", type=int, help="seeds stacked in (e) (default 5; 2 when quick)")
     parser.add_argument("--mmsa-python", help="Python of a venv with MMSA==2.2.1, for (d) (default: this one, if it has MMSA)")
@@ -292,7 +292,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--device cuda: this PyTorch ({torch.__version__}) sees no CUDA device")
     args.backbones = args.backbones or (list(QUICK_BACKBONES) if args.quick else msmix.models.available())
     args.mixers = args.mixers or (list(QUICK_MIXERS) if args.quick else msmix.mixing.available())
-    args.variants = args.variants or (["fp32", "bf16"] if args.quick else list(gpu_epoch_times.VARIANTS))
+    args.variants = args.variants or (["fp32", "bf16", "checkpoints"] if args.quick else list(gpu_epoch_times.VARIANTS))
     args.epochs = args.epochs or (2 if args.quick else 4)
     args.seeds = args.seeds or (2 if args.quick else 5)
     return args

@@ -1,18 +1,23 @@
-"""Seconds per epoch and peak memory of every backbone at MOSI's shapes: fp32, bf16 and compiled.
+"""Seconds per epoch and peak memory of every backbone at MOSI's shapes: fp32, bf16, compiled, and
+fp32 writing its checkpoints.
 
 Part (c) of ``gpu_check.py``. Each backbone trains its published MOSI recipe (batch size included)
 with no augmentation on a MOSI-shaped unaligned_50 file (``mmsa_epoch.make_data``, the file MMSA's
 side of ``epoch_time.py`` reads), for a few epochs; an epoch is one training pass and one validation
 pass, as in MMSA's trainer, and the first one (kernel selection, compilation) is left out of the
 median. The variants: plain fp32, ``precision="bf16"`` (autocast), ``compile=True``
-(``torch.compile`` of encode and fuse) and ``graphs`` (compiled in ``"reduce-overhead"`` mode, which
-replays CUDA graphs). Peak memory is ``torch.cuda.max_memory_allocated`` over
-the variant's run (not measured on a CPU).
+(``torch.compile`` of encode and fuse), ``graphs`` (compiled in ``"reduce-overhead"`` mode, which
+replays CUDA graphs) and ``checkpoints`` (plain fp32 writing ``last.pt`` after every epoch, as
+runs with an output folder do by default: on a GPU that write can outlast a small backbone's
+epoch, which ``checkpoint_seconds`` spaces out). Peak memory is ``torch.cuda.max_memory_allocated``
+over the variant's run (not measured on a CPU).
 """
 
 from __future__ import annotations
 
 import statistics
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,8 +33,12 @@ VARIANTS = {
     "bf16": {"precision": "bf16"},
     "compile": {"compile": True},
     "graphs": {"compile": True, "compile_mode": "reduce-overhead"},
+    "checkpoints": {},
 }
 COMPILED = ("compile", "graphs")
+WRITES_CHECKPOINTS = ("checkpoints",)
+"""Variants trained with a run folder: ``last.pt`` after every epoch (``checkpoint_seconds`` 0), as
+``msmix train --out`` and sweeps do by default; the others keep nothing on disk."""
 
 
 @dataclass
@@ -48,7 +57,8 @@ def load_mosi_shaped(path: Path, backbone: str) -> msmix.data.Dataset:
 
 
 def time_variant(backbone: str, variant: str, data: msmix.data.Dataset, device: str, epochs: int) -> EpochTime:
-    """Train ``epochs`` epochs of the backbone's MOSI recipe in ``variant``; its median epoch after the first."""
+    """Train ``epochs`` epochs of the backbone's MOSI recipe in ``variant``; its median epoch after the
+    first, from one epoch's end to the next (so a checkpoint write counts in its epoch)."""
     torch.manual_seed(1111)
     model = msmix.models.create(backbone, data.spec)
     mixer = msmix.mixing.create("none", model.latent_dims, data.spec.label_range)
@@ -58,11 +68,16 @@ def time_variant(backbone: str, variant: str, data: msmix.data.Dataset, device: 
     if cuda:
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
-    trainer = Trainer(model, mixer, data, config, progress=False)
-    trainer.fit()
-    seconds = [float(s) for s in trainer.history["seconds"]]
+    with tempfile.TemporaryDirectory() as folder:
+        run_dir = folder if variant in WRITES_CHECKPOINTS else None
+        trainer = Trainer(model, mixer, data, config, run_dir=run_dir, progress=False)
+        ends: list[float] = []
+        trainer.add_callback("on_epoch_end", lambda t, record: ends.append(time.perf_counter()))
+        trainer.fit()
+    first = float(trainer.history["seconds"].iloc[0])
+    between = [b - a for a, b in zip(ends, ends[1:])]
     peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else None
-    return EpochTime(backbone, variant, config.batch_size, statistics.median(seconds[1:] or seconds), seconds[0], peak,
+    return EpochTime(backbone, variant, config.batch_size, statistics.median(between or [first]), first, peak,
                      float(trainer.history["valid_loss"].iloc[-1]))
 
 

@@ -43,6 +43,11 @@ class TrainConfig:
     not the plain run's twin digit for digit (without dropout it is, within float tolerance).
     ``precision`` ``"bf16"`` runs forward passes and losses under bfloat16 autocast, weights and
     optimiser staying float32 (``msmix.train.precision``); ``"fp32"`` keeps every result as it was.
+    ``checkpoint_seconds`` spaces the run folder's checkpoint writes: 0 writes ``last.pt`` (and
+    ``best.pt`` on improvement) after every epoch; more writes them once that many seconds have
+    passed since the last write, and at the run's end. On a GPU an epoch of a small backbone takes
+    a fraction of the time its checkpoint takes to write; a kill then loses at most that interval,
+    and the resumed run still ends as an uninterrupted one would.
     """
 
     max_epochs: int = 30
@@ -69,6 +74,7 @@ class TrainConfig:
     min_lr: float = 0.0
     min_delta: float = 1e-6
     reuse_cpu_memory: bool = True
+    checkpoint_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("max_epochs", "batch_size", "eval_batch_size", "grad_accum"):
@@ -76,11 +82,12 @@ class TrainConfig:
         for name in ("patience", "warmup_epochs", "plateau_patience"):
             _require(name, _is_int(getattr(self, name)) and getattr(self, name) >= 0, "an integer >= 0", self)
         _require("seed", _is_int(self.seed) and 0 <= self.seed <= MAX_SEED, f"an integer in [0, {MAX_SEED}]", self)
-        for name in ("lr", "weight_decay", "min_lr", "min_delta", "clip_value", "clip_norm", "train_fraction", "plateau_factor"):
+        for name in ("lr", "weight_decay", "min_lr", "min_delta", "clip_value", "clip_norm", "train_fraction", "plateau_factor",
+                     "checkpoint_seconds"):
             value = getattr(self, name)
             _require(name, not _is_number(value) or math.isfinite(value), "a finite number", self)
         _require("lr", _is_number(self.lr) and self.lr > 0, "a positive number", self)
-        for name in ("weight_decay", "min_lr", "min_delta"):
+        for name in ("weight_decay", "min_lr", "min_delta", "checkpoint_seconds"):
             _require(name, _is_number(getattr(self, name)) and getattr(self, name) >= 0, "a number >= 0", self)
         _require("objective", isinstance(self.objective, ObjectiveConfig), "an ObjectiveConfig", self)
         for name in ("clip_value", "clip_norm"):

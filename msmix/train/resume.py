@@ -37,8 +37,9 @@ Weights = dict[str, dict[str, Tensor]]
 
 # Settings that may change between an interrupted run and its resumption without changing what
 # the finished run computes (more epochs or patience only extend it; device and compile only
-# change speed or memory use).
-RESUMABLE_CHANGES = frozenset({"max_epochs", "patience", "device", "compile", "eval_batch_size", "reuse_cpu_memory"})
+# change speed or memory use; checkpoint_seconds only how often this folder is written).
+RESUMABLE_CHANGES = frozenset({"max_epochs", "patience", "device", "compile", "eval_batch_size", "reuse_cpu_memory",
+                               "checkpoint_seconds"})
 
 
 @dataclass

@@ -113,10 +113,7 @@ class StackedTrainer:
         for param in self._mixer_params[i]:
             if param in self.optimizer.state:
                 member.optimizer.state[param] = {k: v.clone() for k, v in self.optimizer.state[param].items()}
-        try:
-            member.save_epoch(record)
-        finally:
-            member.optimizer.state.clear()  # the copies were for the checkpoint only
+        member.save_epoch(record)  # kept until the next epoch: a checkpoint_seconds interval may write them later
 
     def _catch_up(self) -> None:
         """Members still training that are behind the furthest one train alone until level."""

@@ -134,6 +134,7 @@ class Trainer:
         )
         self._checkpoints = RunCheckpoints(self.run_dir, self.meta) if self.run_dir is not None else None
         self._best_state: Weights | None = None
+        self._written = _Written()  # what of the run the folder's checkpoints hold
         self._batch_losses = torch.zeros(0)  # the current epoch's loss per batch, on the training device
         self._stop_flag = threading.Event()
         self._fitted = False
@@ -349,7 +350,10 @@ class Trainer:
             return "nothing was saved (no run folder)"
         if not self.records:
             return f"no epoch had finished, so {self.run_dir} holds no checkpoint"
-        return f"the checkpoint of epoch {len(self.records)}, the last good one, is kept in {self.run_dir}"
+        if not self._written.epochs:
+            return f"no checkpoint was due yet (checkpoint_seconds), so {self.run_dir} holds none"
+        last = "the last good one" if self._written.epochs == len(self.records) else "the last written (checkpoint_seconds)"
+        return f"the checkpoint of epoch {self._written.epochs}, {last}, is kept in {self.run_dir}"
 
     def _validate(self) -> tuple[float, dict[str, float]]:
         """Validation task loss (what early stopping watches, as in MMSA) and MMSA metrics of the
@@ -384,6 +388,7 @@ class Trainer:
         self._fitted = True
 
     def _start_fresh(self) -> None:
+        self._written = _Written()
         seed = self.config.seed
         seed_everything(seed)
         self.state.generators["shuffle"].manual_seed(derived_seed(seed, 1))
@@ -400,12 +405,27 @@ class Trainer:
         return {"model": self.model.state_dict(), "mixer": self.mixer.state_dict()}
 
     def _save_epoch(self, record: EpochRecord) -> None:
-        """Remember the best weights; write the run folder's checkpoints."""
+        """Remember the best weights; write the run folder's checkpoints when they are due: after
+        every epoch by default, else once ``checkpoint_seconds`` have passed since the last write,
+        and always at the run's last epoch."""
         self.records.append(record)
         if record.best:
             self._best_state = {k: {n: t.detach().clone() for n, t in sd.items()} for k, sd in self._weights().items()}
-        if self._checkpoints is not None:
-            self._checkpoints.save_epoch(record.epoch, self._weights(), self.state, self._best_state if record.best else None)
+            self._written.best = False
+        if self._checkpoints is not None and (self.finished or self._written.due(self.config.checkpoint_seconds)):
+            self._write_checkpoints()
+
+    def _write_checkpoints(self) -> None:
+        """last.pt of the newest epoch, best.pt when the best weights changed since the last write."""
+        assert self._checkpoints is not None
+        best = self._best_state if not self._written.best else None
+        self._checkpoints.save_epoch(len(self.records), self._weights(), self.state, best)
+        self._written = _Written(epochs=len(self.records))
+
+    def _flush_checkpoints(self) -> None:
+        """Write the epochs that a ``checkpoint_seconds`` interval held back (a run stopped early)."""
+        if self._checkpoints is not None and self._written.epochs < len(self.records):
+            self._write_checkpoints()
 
     def _resume(self) -> bool:
         """Restore weights and state from ``run_dir/last.pt``; False when there is none."""
@@ -424,6 +444,7 @@ class Trainer:
         self._best_state = self._checkpoints.best_weights(last, self.early_stopping.best_epoch, self.records)
         if self._best_state is not None:
             self._check_weights_fit(self._checkpoints.run_dir / BEST, self._best_state)
+        self._written = _Written(epochs=len(self.records))
         return True
 
     def _check_weights_fit(self, path: Path, weights: dict[str, Any]) -> None:
@@ -434,6 +455,7 @@ class Trainer:
     def _finish(self, interrupted: bool) -> FitResult:
         """Restore the best weights and score them on valid and test. With no finished epoch there
         are no such weights (only the initial or half-trained ones), so the metrics stay empty."""
+        self._flush_checkpoints()
         epochs = len(self.records)
         valid_metrics: dict[str, float] = {}
         test_metrics: dict[str, float] = {}
@@ -453,6 +475,19 @@ class Trainer:
             stopped_early=self.early_stopping.should_stop and epochs < self.config.max_epochs,
             interrupted=interrupted,
         )
+
+
+@dataclasses.dataclass
+class _Written:
+    """What the run folder's checkpoints hold: how many epochs, whether the best weights so far,
+    and when they were written (``time.perf_counter``)."""
+
+    epochs: int = 0
+    best: bool = True
+    at: float = dataclasses.field(default_factory=time.perf_counter)
+
+    def due(self, interval: float) -> bool:
+        return time.perf_counter() - self.at >= interval
 
 
 def describe_run(model: Backbone, mixer: Mixer, data: Dataset, config: TrainConfig, given: dict[str, Any]) -> dict[str, Any]:

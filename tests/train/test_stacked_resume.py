@@ -10,12 +10,14 @@ stopped early.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from msmix.train import RunSpec, Trainer, run
 from msmix.train.stacked import StackedTrainer
@@ -117,3 +119,13 @@ def test_without_resume_a_group_starts_afresh_over_old_checkpoints(toy64, tmp_pa
         with pytest.raises(Killed):
             run_stacked(runs(), out_dir=out, progress=False, data=toy64)
     assert_same_rows(uninterrupted, run_stacked(runs(), out_dir=out, progress=False, data=toy64))
+
+
+def test_with_a_checkpoint_interval_each_seed_still_ends_with_a_resumable_checkpoint(toy64, tmp_path, uninterrupted) -> None:
+    """The seeds' held-back epochs are written when each ends, with its share of the optimiser state."""
+    spaced = [dataclasses.replace(s, train={**s.train, "checkpoint_seconds": 1e9}) for s in runs()]
+    rows = run_stacked(spaced, out_dir=tmp_path / "spaced", progress=False, data=toy64)
+    assert_same_rows(uninterrupted, rows)
+    for row in rows:
+        last = torch.load(Path(row["run_dir"]) / "last.pt", weights_only=True)
+        assert last["epoch"] == row["epochs"] and last["optimizer"]["state"], "the seed's Adam state is in its last.pt"
