@@ -24,7 +24,7 @@ ALLOW_ROOT = $(if $(filter 0,$(shell id -u)),--allow-root)
 # Offline, the download fails quietly and those tests skip (CI sets MSMIX_REQUIRE_MMSA: they fail).
 MMSA_WHEEL := .whl/MMSA-2.2.1-py3-none-any.whl
 
-.PHONY: lab test venv clean-venv
+.PHONY: lab test venv clean-venv device-wheels
 
 venv: $(STAMP)
 
@@ -43,6 +43,11 @@ $(MMSA_WHEEL): | $(STAMP)
 test: $(STAMP) $(MMSA_WHEEL)
 	$(BIN)/python -m pytest tests/
 	$(BIN)/python -m pytest --nbval notebooks/
+
+# What benchmarks/device_check.sh installs on a GPU machine that can reach no index: MMSA 2.2.1 and
+# the two of its imports such an image may lack (pure-Python wheels).
+device-wheels: | $(STAMP)
+	$(BIN)/pip download --quiet --no-deps --dest .whl MMSA==2.2.1 easydict==1.14 nvidia-ml-py==13.615.71
 
 clean-venv:
 	rm -rf $(VENV)

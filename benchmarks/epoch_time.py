@@ -71,11 +71,15 @@ def mmsa_epoch_seconds(
     mmsa_python: str, data: Path, model: str, epochs: int, threads: int, bert: Path | None, device: str = "cpu"
 ) -> dict:
     extra = ["--bert", str(bert)] if bert is not None and model == "misa" else []
-    out = subprocess.run(
+    done = subprocess.run(
         [mmsa_python, str(HERE / "mmsa_epoch.py"), "--data", str(data), "--model", model,
          "--epochs", str(epochs), "--threads", str(threads), "--device", device, *extra],
-        check=True, capture_output=True, text=True,
-    ).stdout
+        capture_output=True, text=True,
+    )
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["(no error output)"])[-1]
+        raise RuntimeError(f"MMSA's {model} epoch failed in {mmsa_python} (status {done.returncode}): {last}")
+    out = done.stdout
     rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
     return rows[-1]
 
