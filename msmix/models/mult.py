@@ -248,7 +248,8 @@ def dropped_attention(q: Tensor, k: Tensor, v: Tensor, allowed: Tensor | None, p
         some = allowed.any(dim=-1, keepdim=True)
         scores.masked_fill_(~(allowed | ~some).unsqueeze(1), float("-inf"))  # a fresh product: in place is safe
     weights = torch.softmax(scores, dim=-1)
-    keep = torch.rand(weights.shape, dtype=weights.dtype, device=weights.device).ge_(p)
+    # out of place: vmap (stacked seeds) has a batching rule for ge, none for the in-place ge_
+    keep = torch.rand(weights.shape, dtype=weights.dtype, device=weights.device).ge(p)
     out = torch.matmul(weights * keep, v) * (1.0 / (1.0 - p))
     return out if some is None else out * some.unsqueeze(1).to(out.dtype)
 
