@@ -179,3 +179,20 @@ def test_an_address_that_never_answers_is_refused_after_the_timeout(monkeypatch)
     monkeypatch.setattr(socket, "create_connection", silent)
     with pytest.raises(RayExecutorError, match=r"^cannot connect to the Ray cluster at ray://head:10001: no answer within 0.2 s"):
         check_reachable("ray://head:10001", seconds=0.2)
+
+
+@pytest.mark.parametrize(("cluster", "device", "expected"), [
+    ({"CPU": 16, "GPU": 2}, "auto", {"num_gpus": 1, "num_cpus": 1}),
+    ({"CPU": 16, "GPU": 2}, "cuda", {"num_gpus": 1, "num_cpus": 1}),
+    ({"CPU": 16, "GPU": 2}, "cpu", {"num_gpus": 0, "num_cpus": 3}),
+    ({"CPU": 16}, "auto", {"num_gpus": 0, "num_cpus": 3}),
+])
+def test_each_task_asks_the_cluster_for_one_gpu_where_it_trains_on_cuda(cluster, device, expected) -> None:
+    """What a task asks Ray for, on a cluster with or without GPUs (no cluster needed)."""
+    from msmix.experiment.ray_executor import RayPool
+    from msmix.train import RunSpec
+
+    fake_ray = types.SimpleNamespace(cluster_resources=lambda: cluster, remote=lambda **options: lambda fn: fn)
+    pool = RayPool(fake_ray, threads=3)
+    train = {} if device == "auto" else {"device": device}
+    assert pool.resources(RunSpec(data="toy", backbone="tfn", mixer="msmix", train=train)) == expected
