@@ -29,7 +29,7 @@ import torch
 import msmix.data
 import msmix.mixing
 import msmix.models
-from msmix.train import RunSpec, Trainer, assemble, resolve
+from msmix.train import RunSpec, StackedTrainer, Trainer, assemble, resolve
 
 
 def watched(work, cuda: bool) -> tuple[object, Counter[str], float]:
@@ -66,6 +66,18 @@ def warmed_trainer(backbone: str, mixer: str, data: msmix.data.Dataset, device: 
     trainer = assemble(resolve(spec, data.spec), data, progress=False)
     trainer._train_epoch(1)
     return trainer
+
+
+def warmed_stacked(backbone: str, data: msmix.data.Dataset, device: str, seeds: int = 2) -> StackedTrainer:
+    """``seeds`` MS-Mix runs of the backbone's recipe stacked on ``device``, warmed by one stacked
+    epoch (the second epoch's per-member learning rates differ, so its step takes the scaled path)."""
+    specs = [RunSpec(data="toy", backbone=backbone, mixer="msmix", seed=1111 + s, train={"device": device, "max_epochs": 2})
+             for s in range(seeds)]
+    stacked = StackedTrainer([assemble(resolve(spec, data.spec), data, progress=False) for spec in specs], progress=False)
+    for member in stacked.members:
+        member.start()
+    stacked._train_epoch([1.0] * seeds)
+    return stacked
 
 
 def epoch(backbone: str, mixer: str, data: msmix.data.Dataset, device: str) -> dict:

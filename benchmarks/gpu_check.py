@@ -4,8 +4,9 @@
 
 (a) CUDA equivalence: each backbone x mixer trains a short fp32 run on the CPU and on the device
     with the same random draws; their losses and metrics must agree (``gpu_equivalence.py``).
-(b) No host synchronisation: a warmed-up training epoch of each backbone with MS-Mix, and of LMF
-    with each mixer, runs under ``torch.cuda.set_sync_debug_mode("error")`` (the trainer of
+(b) No host synchronisation: a warmed-up training epoch of each backbone with MS-Mix, of LMF with
+    each mixer, and of two MS-Mix seeds of each stackable backbone stacked (at different learning
+    rates), runs under ``torch.cuda.set_sync_debug_mode("error")`` (the trainers of
     ``cuda_step_check.py``); the first synchronising msmix line is named.
 (c) Seconds per epoch, peak memory and last validation loss of each backbone at MOSI's shapes: fp32, bf16,
     compiled, compiled as CUDA graphs (``compile_mode="reduce-overhead"``), and fp32 writing its
@@ -188,13 +189,30 @@ def sync_free_epoch(backbone: str, mixer: str, data: msmix.data.Dataset, device:
     return checked if finite else f"{checked}, but the epoch's losses are not finite"
 
 
+def sync_free_stacked_epoch(backbone: str, data: msmix.data.Dataset, device: str) -> str:
+    stacked = cuda_step_check.warmed_stacked(backbone, data, device)
+    try:
+        with sync_errors(device == "cuda"):
+            means, _ = stacked._train_epoch([1.0, 0.5])  # members at different rates: the scaled step
+    except RuntimeError as err:
+        return f"NO: {where(err)}: {(str(err).strip().splitlines() or [''])[0]}"
+    checked = "yes" if device == "cuda" else "not checked (CPU)"
+    return checked if bool(torch.isfinite(means).all()) else f"{checked}, but the epoch's losses are not finite"
+
+
 def part_b(report: Report, args: argparse.Namespace, data: dict[bool, msmix.data.Dataset]) -> None:
     pairs = [(b, "msmix") for b in args.backbones] + [("lmf", m) for m in args.mixers if m != "msmix" and "lmf" in args.backbones]
+    stackable = [b for b in args.backbones if b in stacked_seeds.STACKABLE]
     lines = ["| backbone | mixer | no host sync |", "| --- | --- | --- |"]
     for backbone, mixer in pairs:
         verdict = guarded(report, "b", f"{backbone} + {mixer}", lambda: sync_free_epoch(backbone, mixer, data_for(backbone, data), args.device))
         if verdict is not None:
             lines.append(f"| {backbone} | {mixer} | {verdict} |")
+        report.put("b", "table", "\n".join(lines))
+    for backbone in stackable:
+        verdict = guarded(report, "b", f"{backbone} stacked", lambda: sync_free_stacked_epoch(backbone, data_for(backbone, data), args.device))
+        if verdict is not None:
+            lines.append(f"| {backbone}, 2 seeds stacked | msmix | {verdict} |")
         report.put("b", "table", "\n".join(lines))
 
 

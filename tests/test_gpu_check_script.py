@@ -31,6 +31,7 @@ def test_a_quick_cpu_run_writes_every_part_of_the_report(tmp_path: Path) -> None
         for mixer in ("none", "msmix"):
             assert f"| {backbone} | {mixer} | " in report.split("## (b)")[0], "an equivalence row is missing"
         assert f"| {backbone} | msmix | not checked (CPU) |" in report
+        assert f"| {backbone}, 2 seeds stacked | msmix | not checked (CPU) |" in report
         for variant in ("fp32", "bf16", "checkpoints"):
             assert f"| {backbone} | {variant} | " in report
         assert f"| {backbone} | 2 | 2 | " in report.split("## (e)")[1], "a stacked-seeds row is missing"
