@@ -9,8 +9,9 @@
     rates), runs under ``torch.cuda.set_sync_debug_mode("error")`` (the trainers of
     ``cuda_step_check.py``); the first synchronising msmix line is named.
 (c) Seconds per epoch, peak memory and last validation loss of each backbone at MOSI's shapes: fp32, bf16,
-    compiled, compiled as CUDA graphs (``compile_mode="reduce-overhead"``), and fp32 writing its
-    checkpoints after every epoch (``gpu_epoch_times.py``).
+    compiled, compiled as CUDA graphs (``compile_mode="reduce-overhead"``), fp32 writing its
+    checkpoints after every epoch, and fp32 without padding attention head sizes for the fused
+    kernel (``gpu_epoch_times.py``).
 (d) MMSA 2.2.1's own pipeline on the same file, model config and batch, beside (c)'s fp32 numbers
     (``mmsa_epoch.py`` run by ``epoch_time.mmsa_epoch_seconds``), when a Python with MMSA is given.
 (e) Stacked seeds: N MS-Mix runs of each stackable backbone on the same file, in turn and then as

@@ -7,9 +7,10 @@ side of ``epoch_time.py`` reads), for a few epochs; an epoch is one training pas
 pass, as in MMSA's trainer, and the first one (kernel selection, compilation) is left out of the
 median. The variants: plain fp32, ``precision="bf16"`` (autocast), ``compile=True``
 (``torch.compile`` of encode and fuse), ``graphs`` (compiled in ``"reduce-overhead"`` mode, which
-replays CUDA graphs) and ``checkpoints`` (plain fp32 writing ``last.pt`` after every epoch, as
+replays CUDA graphs), ``checkpoints`` (plain fp32 writing ``last.pt`` after every epoch, as
 runs with an output folder do by default: on a GPU that write can outlast a small backbone's
-epoch, which ``checkpoint_seconds`` spaces out). Peak memory is ``torch.cuda.max_memory_allocated``
+epoch, which ``checkpoint_seconds`` spaces out) and ``unpadded`` (fp32 without the zero-padding of
+attention head sizes that lets CUDA's fused kernel serve GLoMo and MulT). Peak memory is ``torch.cuda.max_memory_allocated``
 over the variant's run (not measured on a CPU).
 """
 
@@ -26,6 +27,7 @@ import torch
 import msmix.data
 import msmix.mixing
 import msmix.models
+from msmix.models.attention import head_padding
 from msmix.train import TrainConfig, Trainer
 
 VARIANTS = {
@@ -34,11 +36,16 @@ VARIANTS = {
     "compile": {"compile": True},
     "graphs": {"compile": True, "compile_mode": "reduce-overhead"},
     "checkpoints": {},
+    "unpadded": {},
 }
 COMPILED = ("compile", "graphs")
 WRITES_CHECKPOINTS = ("checkpoints",)
 """Variants trained with a run folder: ``last.pt`` after every epoch (``checkpoint_seconds`` 0), as
 ``msmix train --out`` and sweeps do by default; the others keep nothing on disk."""
+UNPADDED = ("unpadded",)
+"""Variants whose attention keeps head sizes the fused CUDA kernels cannot take (GLoMo 3, MulT 6)
+instead of zero-padding them (``msmix.models.attention.head_padding``): the math kernel's time and
+memory, beside fp32's padded ones."""
 
 
 @dataclass
@@ -73,7 +80,8 @@ def time_variant(backbone: str, variant: str, data: msmix.data.Dataset, device: 
         trainer = Trainer(model, mixer, data, config, run_dir=run_dir, progress=False)
         ends: list[float] = []
         trainer.add_callback("on_epoch_end", lambda t, record: ends.append(time.perf_counter()))
-        trainer.fit()
+        with head_padding(variant not in UNPADDED):
+            trainer.fit()
     first = float(trainer.history["seconds"].iloc[0])
     between = [b - a for a, b in zip(ends, ends[1:])]
     peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else None

@@ -3,10 +3,14 @@
 The published implementations materialise every attention map and let padding frames take part.
 Here attention goes through ``F.scaled_dot_product_attention`` (flash / memory-efficient kernels
 where the device has them) with a mask built from the batch's lengths, so padding frames neither
-receive nor give attention weight.
+receive nor give attention weight. On CUDA, head sizes the fused kernels cannot take are
+zero-padded first (``attention``), which leaves the result unchanged.
 """
 
 from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +32,48 @@ def merge_heads(x: Tensor) -> Tensor:
     return x.transpose(1, 2).reshape(b, length, heads * d)
 
 
+HEAD_ALIGNMENT = 8
+"""Head sizes CUDA's fused (memory-efficient) attention kernel takes are multiples of this (4 or 8,
+by dtype and GPU). GLoMo's (3) and MulT's (6) are not, so their attention would fall back to the
+math kernel, which keeps every B x heads x L x S weight (and, with dropout, its mask) for the
+backward pass: about 300 MiB per GLoMo sample at MOSI's 375 / 500 frames, tens of GB at its
+batch of 240."""
+
+_pad_heads = True
+
+
+@contextlib.contextmanager
+def head_padding(enabled: bool) -> Iterator[None]:
+    """Switch the CUDA head-size padding of ``attention`` on or off inside the block (to measure it)."""
+    global _pad_heads
+    before, _pad_heads = _pad_heads, enabled
+    try:
+        yield
+    finally:
+        _pad_heads = before
+
+
+def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor | None = None, dropout_p: float = 0.0,
+              scale: float | None = None) -> Tensor:
+    """``F.scaled_dot_product_attention``; on CUDA with a head size that is not a multiple of
+    ``HEAD_ALIGNMENT``, through ``padded_attention`` so the fused kernel can take it."""
+    if _pad_heads and q.is_cuda and q.shape[-1] % HEAD_ALIGNMENT:
+        return padded_attention(q, k, v, attn_mask, dropout_p, scale, HEAD_ALIGNMENT)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, scale=scale)
+
+
+def padded_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor | None, dropout_p: float,
+                     scale: float | None, multiple: int) -> Tensor:
+    """The same attention with queries, keys and values zero-padded to a head size that is a
+    multiple of ``multiple``: the padded columns add nothing to q . k (the scale stays the real
+    size's), and the output's padded columns, zero, are cut off."""
+    d = q.shape[-1]
+    widen = (0, -d % multiple)
+    out = F.scaled_dot_product_attention(F.pad(q, widen), F.pad(k, widen), F.pad(v, widen), attn_mask=attn_mask,
+                                         dropout_p=dropout_p, scale=d**-0.5 if scale is None else scale)
+    return out[..., :d]
+
+
 def masked_attention(
     q: Tensor,
     k: Tensor,
@@ -43,7 +89,7 @@ def masked_attention(
     ``dropout_p`` drops attention weights (pass 0 in evaluation); ``scale`` defaults to ``d ** -0.5``.
     """
     if key_valid is None:
-        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, scale=scale)
+        return attention(q, k, v, dropout_p=dropout_p, scale=scale)
     if key_valid.dtype != torch.bool or key_valid.shape != (k.shape[0], k.shape[2]):
         raise ValueError(
             f"key_valid must be a (B, S) = {(k.shape[0], k.shape[2])} boolean mask, "
@@ -51,9 +97,7 @@ def masked_attention(
         )
     any_valid = key_valid.any(dim=1)
     allowed = key_valid | ~any_valid.unsqueeze(1)  # an empty row attends everywhere, then is zeroed
-    out = F.scaled_dot_product_attention(
-        q, k, v, attn_mask=allowed[:, None, None, :], dropout_p=dropout_p, scale=scale
-    )
+    out = attention(q, k, v, attn_mask=allowed[:, None, None, :], dropout_p=dropout_p, scale=scale)
     return out * any_valid.view(-1, 1, 1, 1).to(out.dtype)
 
 

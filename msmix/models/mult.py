@@ -76,7 +76,7 @@ from torch import Tensor, nn
 from msmix import MODALITIES
 from msmix.data.batch import Batch
 from msmix.data.spec import DataSpec
-from msmix.models.attention import masked_attention, merge_heads, sequence_masks, split_heads
+from msmix.models.attention import attention, masked_attention, merge_heads, sequence_masks, split_heads
 from msmix.models.base import Backbone, Encoded, FuseOutput, register_backbone
 from msmix.models.positions import sinusoid, step_positions
 from msmix.models.recipes import check_bool, check_dropout, check_int, pick_recipe
@@ -229,7 +229,7 @@ def attend(q: Tensor, k: Tensor, v: Tensor, allowed: Tensor | None, dropout_p: f
     if allowed is None or allowed.dim() == 2:
         return masked_attention(q, k, v, allowed, dropout_p=dropout_p)
     some = allowed.any(dim=2, keepdim=True)
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=(allowed | ~some).unsqueeze(1), dropout_p=dropout_p)
+    out = attention(q, k, v, attn_mask=(allowed | ~some).unsqueeze(1), dropout_p=dropout_p)
     return out * some.unsqueeze(1).to(out.dtype)
 
 
