@@ -129,3 +129,13 @@ def test_with_a_checkpoint_interval_each_seed_still_ends_with_a_resumable_checkp
     for row in rows:
         last = torch.load(Path(row["run_dir"]) / "last.pt", weights_only=True)
         assert last["epoch"] == row["epochs"] and last["optimizer"]["state"], "the seed's Adam state is in its last.pt"
+
+
+def test_a_group_killed_while_writing_its_results_trains_nothing_again(toy64, tmp_path, uninterrupted, monkeypatch) -> None:
+    """Every seed had finished; one result.json is missing: that seed is rebuilt from its own
+    checkpoints and tested again, the others are read back, and nothing trains."""
+    Path(uninterrupted[1]["run_dir"], "result.json").unlink()
+    monkeypatch.setattr(StackedTrainer, "_train_epoch", lambda self, factors: pytest.fail("a finished seed trained again"))
+    again = run_stacked(runs(), out_dir=tmp_path / "whole", progress=False, data=toy64, resume=True)
+    assert_same_rows(uninterrupted, again)
+    assert again[1]["stacked_seeds"] == 1 and again[0] == json.loads(json.dumps(uninterrupted[0], default=str))
