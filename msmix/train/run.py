@@ -74,20 +74,33 @@ def run(
     if out_dir is not None:
         check_output_folder(out_dir)
     run_dir = run_dir_of(spec, out_dir) if out_dir is not None else None
-    if run_dir is not None and resume and (run_dir / RESULT_FILE).is_file():
-        return json.loads((run_dir / RESULT_FILE).read_text())
+    stored = stored_row(run_dir) if resume else None
+    if stored is not None:
+        return stored
     dataset = data if data is not None else load_data(spec.data, **data_options_for(spec))
     resolved = resolve(spec, dataset.spec)
     if run_dir is not None:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / RESULT_FILE).unlink(missing_ok=True)
-        save_json(run_dir / SPEC_FILE, spec.to_dict())
+        open_run_folder(run_dir, spec)
     trainer = assemble(resolved, dataset, run_dir=run_dir, callbacks=callbacks, progress=progress)
     result = trainer.fit(resume=resume)
     row = results_row(spec, result, resolved.train, resolved.model_settings(), str(trainer.device), run_dir)
     if run_dir is not None and not result.interrupted:
         save_json(run_dir / RESULT_FILE, row)
     return row
+
+
+def stored_row(run_dir: Path | None) -> dict[str, Any] | None:
+    """The results row a finished run left in its folder (``result.json``); None when there is none."""
+    if run_dir is None or not (run_dir / RESULT_FILE).is_file():
+        return None
+    return json.loads((run_dir / RESULT_FILE).read_text())
+
+
+def open_run_folder(run_dir: Path, spec: RunSpec) -> None:
+    """Make the run's folder, forget an earlier result in it and write ``spec.json``, before training."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / RESULT_FILE).unlink(missing_ok=True)
+    save_json(run_dir / SPEC_FILE, spec.to_dict())
 
 
 def results_row(

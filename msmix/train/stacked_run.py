@@ -9,7 +9,6 @@ later ``run(spec, out_dir, resume=True)`` finds each run finished (or resumes it
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +20,7 @@ from msmix.train.assemble import assemble
 from msmix.train.checkpoint import save_json
 from msmix.train.output import check_output_folder
 from msmix.train.resolve import resolve
-from msmix.train.run import RESULT_FILE, SPEC_FILE, data_options_for, results_row, run_dir_of
+from msmix.train.run import RESULT_FILE, data_options_for, open_run_folder, results_row, run_dir_of, stored_row
 from msmix.train.run_spec import RunSpec
 from msmix.train.stacked import StackedTrainer
 from msmix.train.stacked_model import NotStackableError, check_backbone_stacks
@@ -55,8 +54,7 @@ def run_stacked(
     if out_dir is not None:
         check_output_folder(out_dir)
     run_dirs = [run_dir_of(spec, out_dir) if out_dir is not None else None for spec in specs]
-    stored = {i: json.loads((d / RESULT_FILE).read_text()) for i, d in enumerate(run_dirs)
-              if resume and d is not None and (d / RESULT_FILE).is_file()}
+    stored = {i: row for i, d in enumerate(run_dirs) if resume and (row := stored_row(d)) is not None}
     todo = [i for i in range(len(specs)) if i not in stored]
     if todo:
         dataset = data if data is not None else load_data(specs[0].data, **data_options_for(specs[0]))
@@ -64,9 +62,7 @@ def run_stacked(
         check_backbone_stacks(resolved[todo[0]].backbone)  # before any member is built
         for i in todo:
             if run_dirs[i] is not None:
-                run_dirs[i].mkdir(parents=True, exist_ok=True)
-                (run_dirs[i] / RESULT_FILE).unlink(missing_ok=True)
-                save_json(run_dirs[i] / SPEC_FILE, specs[i].to_dict())
+                open_run_folder(run_dirs[i], specs[i])
         trainers = {i: assemble(resolved[i], dataset, run_dir=run_dirs[i], progress=False) for i in todo}
         results = StackedTrainer(list(trainers.values()), progress=progress).fit(resume=resume and out_dir is not None)
         for i, result in zip(todo, results):
