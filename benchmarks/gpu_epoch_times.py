@@ -10,8 +10,8 @@ median. The variants: plain fp32, ``precision="bf16"`` (autocast), ``compile=Tru
 replays CUDA graphs), ``checkpoints`` (plain fp32 writing ``last.pt`` after every epoch, as
 runs with an output folder do by default: on a GPU that write can outlast a small backbone's
 epoch, which ``checkpoint_seconds`` spaces out) and ``unpadded`` (fp32 without the zero-padding of
-attention head sizes that lets CUDA's fused kernel serve GLoMo and MulT). Peak memory is ``torch.cuda.max_memory_allocated``
-over the variant's run (not measured on a CPU).
+attention head sizes that lets CUDA's fused kernel serve GLoMo and MulT). Peak memory is
+``torch.cuda.max_memory_allocated`` over the variant's run (not measured on a CPU).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -63,21 +64,28 @@ def load_mosi_shaped(path: Path, backbone: str) -> msmix.data.Dataset:
     return msmix.data.load(str(path), time_average=msmix.models.backbone_class(backbone).needs_time_average)
 
 
+def recipe_trainer(backbone: str, mixer: str, data: msmix.data.Dataset, device: str, run_dir: str | None = None,
+                   **settings: Any) -> Trainer:
+    """A Trainer of the backbone's published MOSI recipe (``settings`` override it) with ``mixer``,
+    its weights drawn from seed 1111."""
+    torch.manual_seed(1111)
+    model = msmix.models.create(backbone, data.spec)
+    config = TrainConfig.for_backbone(backbone, "mosi", device=device, **settings)
+    return Trainer(model, msmix.mixing.create(mixer, model.latent_dims, data.spec.label_range), data, config,
+                   run_dir=run_dir, progress=False)
+
+
 def time_variant(backbone: str, variant: str, data: msmix.data.Dataset, device: str, epochs: int) -> EpochTime:
     """Train ``epochs`` epochs of the backbone's MOSI recipe in ``variant``; its median epoch after the
     first, from one epoch's end to the next (so a checkpoint write counts in its epoch)."""
-    torch.manual_seed(1111)
-    model = msmix.models.create(backbone, data.spec)
-    mixer = msmix.mixing.create("none", model.latent_dims, data.spec.label_range)
-    config = TrainConfig.for_backbone(backbone, "mosi", max_epochs=epochs, patience=epochs + 1, device=device,
-                                      **VARIANTS[variant])
     cuda = device == "cuda"
     if cuda:
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
     with tempfile.TemporaryDirectory() as folder:
         run_dir = folder if variant in WRITES_CHECKPOINTS else None
-        trainer = Trainer(model, mixer, data, config, run_dir=run_dir, progress=False)
+        trainer = recipe_trainer(backbone, "none", data, device, run_dir=run_dir, max_epochs=epochs, patience=epochs + 1,
+                                 **VARIANTS[variant])
         ends: list[float] = []
         trainer.add_callback("on_epoch_end", lambda t, record: ends.append(time.perf_counter()))
         with head_padding(variant not in UNPADDED):
@@ -85,7 +93,7 @@ def time_variant(backbone: str, variant: str, data: msmix.data.Dataset, device: 
     first = float(trainer.history["seconds"].iloc[0])
     between = [b - a for a, b in zip(ends, ends[1:])]
     peak = torch.cuda.max_memory_allocated() / 2**20 if cuda else None
-    return EpochTime(backbone, variant, config.batch_size, statistics.median(between or [first]), first, peak,
+    return EpochTime(backbone, variant, trainer.config.batch_size, statistics.median(between or [first]), first, peak,
                      float(trainer.history["valid_loss"].iloc[-1]))
 
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import torch
 
 import msmix.data
-import msmix.mixing
-import msmix.models
-from msmix.train import TrainConfig, Trainer
+from msmix.train import Trainer
+
+import gpu_epoch_times  # benchmarks/, beside this script
 
 MIXERS = ("none", "manifold", "msmix")
 GOAL = 0.10
@@ -63,10 +63,7 @@ def measure(backbone: str, data: msmix.data.Dataset, device: str, passes: int) -
 
 
 def _started_trainer(backbone: str, mixer: str, data: msmix.data.Dataset, device: str) -> Trainer:
-    torch.manual_seed(1111)
-    model = msmix.models.create(backbone, data.spec)
-    config = TrainConfig.for_backbone(backbone, "mosi", device=device)
-    trainer = Trainer(model, msmix.mixing.create(mixer, model.latent_dims, data.spec.label_range), data, config, progress=False)
+    trainer = gpu_epoch_times.recipe_trainer(backbone, mixer, data, device)
     trainer.start()
     return trainer
 
