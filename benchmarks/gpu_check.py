@@ -178,11 +178,12 @@ def sync_errors(cuda: bool) -> Iterator[None]:
             torch.cuda.synchronize()
 
 
-def sync_free_epoch(backbone: str, mixer: str, data: msmix.data.Dataset, device: str) -> str:
-    trainer = cuda_step_check.warmed_trainer(backbone, mixer, data, device)
+def sync_verdict(epoch: Callable[[], torch.Tensor | None], device: str) -> str:
+    """Run ``epoch`` (a training pass returning its loss sums) under the sync guard: "yes", or "NO"
+    with the first synchronising msmix line, or a note that its losses are not finite."""
     try:
         with sync_errors(device == "cuda"):
-            sums = trainer._train_epoch(2)
+            sums = epoch()
     except RuntimeError as err:
         return f"NO: {where(err)}: {(str(err).strip().splitlines() or [''])[0]}"
     finite = sums is not None and bool(torch.isfinite(sums).all())
@@ -190,15 +191,14 @@ def sync_free_epoch(backbone: str, mixer: str, data: msmix.data.Dataset, device:
     return checked if finite else f"{checked}, but the epoch's losses are not finite"
 
 
+def sync_free_epoch(backbone: str, mixer: str, data: msmix.data.Dataset, device: str) -> str:
+    trainer = cuda_step_check.warmed_trainer(backbone, mixer, data, device)
+    return sync_verdict(lambda: trainer._train_epoch(2), device)
+
+
 def sync_free_stacked_epoch(backbone: str, data: msmix.data.Dataset, device: str) -> str:
     stacked = cuda_step_check.warmed_stacked(backbone, data, device)
-    try:
-        with sync_errors(device == "cuda"):
-            means, _ = stacked._train_epoch([1.0, 0.5])  # members at different rates: the scaled step
-    except RuntimeError as err:
-        return f"NO: {where(err)}: {(str(err).strip().splitlines() or [''])[0]}"
-    checked = "yes" if device == "cuda" else "not checked (CPU)"
-    return checked if bool(torch.isfinite(means).all()) else f"{checked}, but the epoch's losses are not finite"
+    return sync_verdict(lambda: stacked._train_epoch([1.0, 0.5])[0], device)  # members at different rates: the scaled step
 
 
 def part_b(report: Report, args: argparse.Namespace, data: dict[bool, msmix.data.Dataset]) -> None:
