@@ -27,6 +27,7 @@ from msmix.train.assemble import assemble
 from msmix.train.callbacks import Callback
 from msmix.train.checkpoint import save_json
 from msmix.train.config import TrainConfig
+from msmix.train.errors import ResumeError
 from msmix.train.history import FitResult
 from msmix.train.output import check_output_folder
 from msmix.train.resolve import data_options, resolve
@@ -34,6 +35,7 @@ from msmix.train.run_folder import run_folder
 from msmix.train.run_spec import RunSpec
 
 SPEC_FILE, RESULT_FILE = "spec.json", "result.json"
+JSON_KINDS = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
 
 
 def run_dir_of(spec: RunSpec, out_dir: str | Path) -> Path:
@@ -90,10 +92,24 @@ def run(
 
 
 def stored_row(run_dir: Path | None) -> dict[str, Any] | None:
-    """The results row a finished run left in its folder (``result.json``); None when there is none."""
-    if run_dir is None or not (run_dir / RESULT_FILE).is_file():
+    """The results row a finished run left in its folder (``result.json``); None when there is none.
+
+    Raises ResumeError, naming the file, when it holds anything but a JSON object."""
+    path = run_dir / RESULT_FILE if run_dir is not None else None
+    if path is None or not path.is_file():
         return None
-    return json.loads((run_dir / RESULT_FILE).read_text())
+    try:
+        row = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        found = "bytes that are not UTF-8 text"
+    except json.JSONDecodeError as err:
+        found = f"text that is not JSON (line {err.lineno}, column {err.colno}: {err.msg})"
+    else:
+        if isinstance(row, dict):
+            return row
+        found = f"a JSON {JSON_KINDS.get(type(row), 'value')}, not an object"
+    raise ResumeError(f"result {path}: expected the JSON row of a finished run, found {found}; "
+                      "delete the file to train the run again")
 
 
 def open_run_folder(run_dir: Path, spec: RunSpec) -> None:

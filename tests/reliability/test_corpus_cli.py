@@ -5,6 +5,7 @@ table that cannot be appended to, a message that would break the line."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from corpus import Case, check, parametrize
@@ -41,6 +42,25 @@ def _train_into(table: bytes | None):
     return make
 
 
+def _resume_over_a_result(content: bytes):
+    """``msmix train --resume`` where the finished run's result.json is ``content`` and its row
+    never reached the table (a process killed between the two)."""
+    def make(folder: Path) -> list[str]:
+        from msmix.cli import main
+
+        assert main([*TRAIN, "--out", str(folder / "out")]) == 0
+        (folder / "out" / "results.csv").unlink()
+        (result,) = (folder / "out").glob("*/result.json")
+        result.write_bytes(content)
+        return [*TRAIN, "--out", str(folder / "out"), "--resume"]
+    return make
+
+
+def _result_line(found: str) -> str:
+    return said("train", "result {dir}/out/", tail=r"lmf-none-toy-s1111-[0-9a-f]{12}/result\.json: " + re.escape(
+        f"expected the JSON row of a finished run, found {found}; delete the file to train the run again"))
+
+
 def _fifo_table(folder: Path) -> list[str]:
     os.mkfifo(folder / "results.csv")
     return ["summary", str(folder / "results.csv")]
@@ -75,6 +95,12 @@ CASES: list[Case] = [
          said("train", "results table {dir}/out/results.csv, line 3: expected UTF-8 text, found the byte 0xe9")),
     Case("cli_train_into_a_damaged_table", _train_into(TABLE.encode() + b"toy,lmf,none,2,bbb222,0.6,1,2\n"),
          said("train", "results table {dir}/out/results.csv, line 3: expected 6 cells as in the header, found 8")),
+    Case("cli_resume_over_a_truncated_result", _resume_over_a_result(b'{"data": "toy", "MAE'),
+         _result_line("text that is not JSON (line 1, column 17: Unterminated string starting at)")),
+    Case("cli_resume_over_a_binary_result", _resume_over_a_result(b"\x80\x81 garbage"),
+         _result_line("bytes that are not UTF-8 text")),
+    Case("cli_resume_over_a_list_result", _resume_over_a_result(b"[1, 2]"),
+         _result_line("a JSON array, not an object")),
     Case("cli_summary_of_a_fifo", _fifo_table,
          said("summary", "results table {dir}/results.csv is not a regular file")),
     Case("cli_message_with_a_line_break", lambda folder: ["sweep", str(folder / "a\nb.toml"), "--dry-run"],
